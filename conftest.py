@@ -1,0 +1,62 @@
+import os
+
+import pytest
+from django.core.cache import cache
+
+from peerlearning.testing import make_department
+
+REQUIRE_SERVICES = os.environ.get("REQUIRE_SERVICES") == "1"
+
+
+def pytest_configure(config):
+    from django.conf import settings
+
+    settings.PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
+    settings.CELERY_TASK_ALWAYS_EAGER = True
+    settings.EMAIL_BACKEND = "django.core.mail.backends.locmem.EmailBackend"
+    settings.STORAGES["staticfiles"]["BACKEND"] = "django.contrib.staticfiles.storage.StaticFilesStorage"
+    from peerlearning.celery import app
+
+    app.conf.task_always_eager = True
+
+
+@pytest.fixture(autouse=True)
+def _clear_cache():
+    # Rate limits live in the cache; one test's failed sign-ins must not lock out the next.
+    cache.clear()
+    yield
+
+
+@pytest.fixture
+def department(db):
+    return make_department()
+
+
+@pytest.fixture
+def need_service():
+    """Skip (or, under REQUIRE_SERVICES=1, fail) a test whose service is not available."""
+
+    def check(available: bool, what: str):
+        if available:
+            return
+        if REQUIRE_SERVICES:
+            pytest.fail(f"{what} is required (REQUIRE_SERVICES=1) but not available")
+        pytest.skip(f"{what} not available")
+
+    return check
+
+
+@pytest.fixture
+def smtp_sink(settings):
+    """Route the product's e-mail to a real SMTP server listening on loopback."""
+    from peerlearning.testing import SmtpSink
+
+    sink = SmtpSink().start()
+    settings.EMAIL_BACKEND = "django.core.mail.backends.smtp.EmailBackend"
+    settings.EMAIL_HOST = "127.0.0.1"
+    settings.EMAIL_PORT = sink.port
+    settings.EMAIL_USE_TLS = False
+    settings.EMAIL_HOST_USER = ""
+    settings.EMAIL_HOST_PASSWORD = ""
+    yield sink
+    sink.stop()

@@ -1,0 +1,156 @@
+"""Deny-by-default access: every view says who may use it, or nobody can.
+
+A view declares its rule with one of the decorators below (`@public`, `@signed_in`,
+`@roles(Role.CHAMPION, ...)`, `@site_admin`); API views set `access = Access(...)`.
+`AccessMiddleware` enforces the rule for pages and `RoleAccessPermission` for the API
+(where token authentication happens inside the view). A view with no rule answers 403,
+and `tests/test_access_matrix.py` walks every URL pattern for every role.
+Object-level rules (which section, whose submission) live in each app's selectors.
+"""
+
+from collections.abc import Iterable
+from dataclasses import dataclass, field
+
+from django.contrib.auth.views import redirect_to_login
+from django.core.exceptions import PermissionDenied
+from rest_framework.permissions import BasePermission
+
+from peerlearning.models import Membership, Role
+
+
+@dataclass(frozen=True)
+class Access:
+    """Who may use a view: anyone, anyone signed in, holders of some roles, or site admins."""
+
+    anonymous: bool = False
+    any_signed_in: bool = False
+    roles: frozenset[str] = field(default_factory=frozenset)
+    site_admins: bool = False
+
+    def allows(self, user) -> bool:
+        if self.anonymous:
+            return True
+        if not user.is_authenticated or not user.is_active:
+            return False
+        if self.any_signed_in:
+            return True
+        if self.site_admins and user.is_staff:
+            return True
+        return bool(self.roles & user_roles(user))
+
+    @property
+    def needs_sign_in(self) -> bool:
+        return not self.anonymous
+
+
+PUBLIC = Access(anonymous=True)
+SIGNED_IN = Access(any_signed_in=True)
+SITE_ADMIN = Access(site_admins=True)
+
+# URL prefixes where included libraries guard their own views: allauth's sign-in pages
+# (which must be reachable signed out) and the Django admin (site administrators only).
+THIRD_PARTY_ROUTES = {"accounts/": PUBLIC, "admin/": PUBLIC}
+
+
+def roles_access(*allowed: str, site_admins: bool = False) -> Access:
+    return Access(roles=frozenset(allowed), site_admins=site_admins)
+
+
+def _declare(rule: Access):
+    def decorate(view):
+        view.access = rule
+        return view
+
+    return decorate
+
+
+def public(view):
+    return _declare(PUBLIC)(view)
+
+
+def signed_in(view):
+    return _declare(SIGNED_IN)(view)
+
+
+def site_admin(view):
+    return _declare(SITE_ADMIN)(view)
+
+
+def roles(*allowed: str, site_admins: bool = False):
+    return _declare(roles_access(*allowed, site_admins=site_admins))
+
+
+def user_roles(user) -> frozenset[str]:
+    """Roles a person holds today in any section, cached on the user for the request."""
+    if not user.is_authenticated:
+        return frozenset()
+    cached = getattr(user, "_pl_roles", None)
+    if cached is None:
+        cached = frozenset(Membership.objects.current().filter(user=user).values_list("role", flat=True))
+        user._pl_roles = cached
+    return cached
+
+
+def user_sections_with_role(user, *wanted: str) -> list[int]:
+    """Ids of the sections where the person currently holds one of the roles."""
+    return list(
+        Membership.objects.current()
+        .filter(user=user, role__in=wanted)
+        .values_list("section_id", flat=True)
+        .distinct()
+    )
+
+
+def access_rule_for(view_func, route: str = "") -> Access | None:
+    for prefix, third_party_rule in THIRD_PARTY_ROUTES.items():
+        if route.startswith(prefix):
+            return third_party_rule
+    rule = getattr(view_func, "access", None)
+    view_class = getattr(view_func, "view_class", None) or getattr(view_func, "cls", None)
+    if rule is None and view_class is not None:
+        rule = getattr(view_class, "access", None)
+    return rule if isinstance(rule, Access) else None
+
+
+def is_api_view(view_func) -> bool:
+    return hasattr(view_func, "cls")
+
+
+class AccessMiddleware:
+    """Refuse any page whose view has not declared who may use it."""
+
+    def __init__(self, get_response):
+        self.get_response = get_response
+
+    def __call__(self, request):
+        return self.get_response(request)
+
+    def process_view(self, request, view_func, view_args, view_kwargs):
+        if is_api_view(view_func):
+            return None  # RoleAccessPermission decides after token authentication.
+        rule = access_rule_for(view_func, request.resolver_match.route)
+        if rule is None:
+            raise PermissionDenied("This page declares no access rule.")
+        if rule.allows(request.user):
+            return None
+        if not request.user.is_authenticated:
+            return redirect_to_login(request.get_full_path())
+        raise PermissionDenied
+
+
+class RoleAccessPermission(BasePermission):
+    """The API's side of the same rule: a view without `access` is closed to everyone."""
+
+    def has_permission(self, request, view):
+        rule = getattr(view, "access", None)
+        if not isinstance(rule, Access):
+            return False
+        return rule.allows(request.user)
+
+
+def require_any_role(user, allowed: Iterable[str]) -> None:
+    if not set(allowed) & user_roles(user):
+        raise PermissionDenied
+
+
+ALL_ROLES = tuple(Role.values)

@@ -1,0 +1,155 @@
+"""The e-mail outbox: every message is a row first, then a delivery.
+
+A message is written in the same transaction as the change that causes it, under a key
+that names its purpose, so it is owed exactly once. Delivery claims the row with a
+conditional update before talking to SMTP, so two workers never send it together. A worker
+that dies after the SMTP server accepted a message but before recording it leaves the claim
+to expire, and the message is sent again: zero lost, at most one duplicate.
+"""
+
+import datetime
+import logging
+import smtplib
+
+from django.conf import settings
+from django.core.mail import EmailMultiAlternatives
+from django.db import transaction
+from django.db.models import F, Q
+from django.template.loader import render_to_string
+from django.template import TemplateDoesNotExist
+from django.utils import timezone
+
+from peerlearning.models import OutboundEmail
+
+logger = logging.getLogger(__name__)
+
+CLAIM_LEASE = datetime.timedelta(minutes=5)
+MAX_BACKOFF = datetime.timedelta(hours=6)
+
+
+def render_email(template: str, context: dict) -> tuple[str, str]:
+    """Text and (optional) HTML bodies from templates/emails/<template>.txt/.html."""
+    context = {"site_url": settings.SITE_URL, "site_name": settings.SITE_NAME, **context}
+    text = render_to_string(f"emails/{template}.txt", context)
+    try:
+        html = render_to_string(f"emails/{template}.html", context)
+    except TemplateDoesNotExist:
+        html = ""
+    return text, html
+
+
+def email_enqueue(
+    *,
+    key: str,
+    to: str,
+    subject: str,
+    template: str | None = None,
+    context: dict | None = None,
+    body_text: str = "",
+    body_html: str = "",
+) -> tuple[OutboundEmail, bool]:
+    """Owe one e-mail under `key`; returns (email, created). Call inside the causing transaction."""
+    if template:
+        body_text, body_html = render_email(template, context or {})
+    email, created = OutboundEmail.objects.get_or_create(
+        key=key,
+        defaults={"to": to, "subject": subject, "body_text": body_text, "body_html": body_html},
+    )
+    if created:
+        transaction.on_commit(lambda: _queue_delivery(email.pk))
+    return email, created
+
+
+def _queue_delivery(email_id: int) -> None:
+    from peerlearning.tasks import deliver_email
+
+    try:
+        deliver_email.delay(email_id)
+    except Exception:
+        # The broker is down: the row stays pending and the sweeper sends it.
+        logger.warning("Could not queue e-mail %s; the sweeper will send it.", email_id)
+
+
+def _backoff(attempts: int) -> datetime.timedelta:
+    return min(datetime.timedelta(minutes=2 ** max(attempts - 1, 0)), MAX_BACKOFF)
+
+
+def email_claim(email_id: int) -> bool:
+    """Take the right to send one e-mail now; False if it is not due or someone else has it."""
+    now = timezone.now()
+    return (
+        OutboundEmail.objects.filter(
+            pk=email_id, status=OutboundEmail.Status.PENDING, next_attempt_at__lte=now
+        )
+        .filter(Q(claimed_until__isnull=True) | Q(claimed_until__lt=now))
+        .update(claimed_until=now + CLAIM_LEASE, attempts=F("attempts") + 1)
+        == 1
+    )
+
+
+def email_deliver(email_id: int) -> bool:
+    """Send one owed e-mail if it is due and unclaimed; True when it went out now."""
+    if not email_claim(email_id):
+        return False
+    email = OutboundEmail.objects.get(pk=email_id)
+    message = EmailMultiAlternatives(
+        subject=email.subject,
+        body=email.body_text,
+        from_email=settings.DEFAULT_FROM_EMAIL,
+        to=[email.to],
+        headers={"X-PL-Message-Key": email.key},
+    )
+    if email.body_html:
+        message.attach_alternative(email.body_html, "text/html")
+    for attachment in email.attachments:
+        message.attach(attachment["filename"], _attachment_bytes(attachment), attachment["mimetype"])
+    try:
+        message.send()
+    except (smtplib.SMTPException, OSError) as error:
+        _record_failure(email, error)
+        return False
+    OutboundEmail.objects.filter(pk=email.pk).update(
+        status=OutboundEmail.Status.SENT, sent_at=timezone.now(), claimed_until=None, last_error=""
+    )
+    return True
+
+
+def _attachment_bytes(attachment: dict) -> bytes:
+    from django.core.files.storage import default_storage
+
+    with default_storage.open(attachment["path"], "rb") as handle:
+        return handle.read()
+
+
+def _record_failure(email: OutboundEmail, error: Exception) -> None:
+    give_up = email.attempts >= settings.EMAIL_MAX_ATTEMPTS
+    OutboundEmail.objects.filter(pk=email.pk).update(
+        status=OutboundEmail.Status.FAILED if give_up else OutboundEmail.Status.PENDING,
+        claimed_until=None,
+        next_attempt_at=timezone.now() + _backoff(email.attempts),
+        last_error=f"{type(error).__name__}: {error}"[:2000],
+    )
+    logger.warning("E-mail %s failed (attempt %s): %s", email.pk, email.attempts, type(error).__name__)
+
+
+def emails_due(limit: int = 200) -> list[int]:
+    now = timezone.now()
+    return list(
+        OutboundEmail.objects.filter(status=OutboundEmail.Status.PENDING, next_attempt_at__lte=now)
+        .filter(Q(claimed_until__isnull=True) | Q(claimed_until__lt=now))
+        .order_by("next_attempt_at")
+        .values_list("pk", flat=True)[:limit]
+    )
+
+
+def email_send_due(limit: int = 200) -> int:
+    """The sweeper: send everything due. Returns how many went out."""
+    return sum(email_deliver(email_id) for email_id in emails_due(limit))
+
+
+def email_retry(*, email: OutboundEmail) -> None:
+    """An administrator sends a failed e-mail again."""
+    OutboundEmail.objects.filter(pk=email.pk, status=OutboundEmail.Status.FAILED).update(
+        status=OutboundEmail.Status.PENDING, next_attempt_at=timezone.now(), attempts=0
+    )
+    transaction.on_commit(lambda: _queue_delivery(email.pk))

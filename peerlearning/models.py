@@ -1,0 +1,243 @@
+"""People, sections and roles; the e-mail outbox; the audit trail."""
+
+import datetime
+
+from django.conf import settings
+from django.contrib.auth.base_user import BaseUserManager
+from django.contrib.auth.models import AbstractUser
+from django.core.exceptions import ValidationError
+from django.core.validators import RegexValidator
+from django.db import models
+from django.db.models import Q
+from django.utils import timezone
+
+
+class Role(models.TextChoices):
+    RADIOLOGIST = "radiologist", "Radiologist"
+    TRAINEE = "trainee", "Trainee"
+    CHAMPION = "champion", "PL champion"
+    ADMIN_ASSISTANT = "admin_assistant", "Admin assistant"
+    LEADER = "leader", "Department leader"
+    QUALITY = "quality", "Quality team"
+
+
+class UserManager(BaseUserManager):
+    use_in_migrations = True
+
+    def _create(self, email, password, **extra):
+        if not email:
+            raise ValueError("An e-mail address is required.")
+        user = self.model(email=self.normalize_email(email).lower(), **extra)
+        if password:
+            user.set_password(password)
+        else:
+            user.set_unusable_password()
+        user.save(using=self._db)
+        return user
+
+    def create_user(self, email, password=None, **extra):
+        extra.setdefault("is_staff", False)
+        extra.setdefault("is_superuser", False)
+        return self._create(email, password, **extra)
+
+    def create_superuser(self, email, password=None, **extra):
+        extra.update(is_staff=True, is_superuser=True)
+        return self._create(email, password, **extra)
+
+
+class User(AbstractUser):
+    """A person who signs in with their e-mail address.
+
+    Site administrators are `is_staff`; every other permission comes from memberships.
+    """
+
+    username = None
+    email = models.EmailField("e-mail address", unique=True)
+    npi = models.CharField(
+        "NPI",
+        max_length=10,
+        blank=True,
+        validators=[RegexValidator(r"^\d{10}$", "An NPI is ten digits.")],
+    )
+
+    USERNAME_FIELD = "email"
+    REQUIRED_FIELDS = ["first_name", "last_name"]
+
+    objects = UserManager()
+
+    class Meta:
+        ordering = ["last_name", "first_name", "email"]
+
+    def __str__(self):
+        return self.get_full_name() or self.email
+
+    def save(self, *args, **kwargs):
+        self.email = self.email.strip().lower()
+        super().save(*args, **kwargs)
+
+    @property
+    def display_name(self) -> str:
+        return self.get_full_name() or self.email
+
+
+class Section(models.Model):
+    """A subspecialty group (neuroradiology, body, ...) that runs its own program."""
+
+    name = models.CharField(max_length=100, unique=True)
+    slug = models.SlugField(max_length=60, unique=True)
+    is_active = models.BooleanField(default=True)
+
+    class Meta:
+        ordering = ["name"]
+
+    def __str__(self):
+        return self.name
+
+
+class MembershipQuerySet(models.QuerySet):
+    def current(self, on: datetime.date | None = None):
+        """Memberships in force on a day (today by default)."""
+        on = on or timezone.localdate()
+        return self.filter(Q(started_on__lte=on), Q(ended_on__isnull=True) | Q(ended_on__gt=on))
+
+    def participating_radiologists(self, on: datetime.date | None = None):
+        return self.current(on).filter(role=Role.RADIOLOGIST, participating=True)
+
+
+class Membership(models.Model):
+    """One role a person holds in one section, from a start date."""
+
+    user = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="memberships")
+    section = models.ForeignKey(Section, on_delete=models.CASCADE, related_name="memberships")
+    role = models.CharField(max_length=20, choices=Role.choices)
+    started_on = models.DateField(default=timezone.localdate)
+    ended_on = models.DateField(null=True, blank=True)
+    participating = models.BooleanField(
+        default=True, help_text="Counts toward the program's targets (radiologists)."
+    )
+
+    objects = MembershipQuerySet.as_manager()
+
+    class Meta:
+        ordering = ["section__name", "user__last_name", "role"]
+        constraints = [
+            models.UniqueConstraint(fields=["user", "section", "role"], name="membership_unique_role"),
+            models.CheckConstraint(
+                condition=Q(ended_on__isnull=True) | Q(ended_on__gt=models.F("started_on")),
+                name="membership_ends_after_start",
+            ),
+        ]
+        indexes = [models.Index(fields=["section", "role"])]
+
+    def __str__(self):
+        return f"{self.user} · {self.get_role_display()} · {self.section}"
+
+
+class SitePolicy(models.Model):
+    """Site-wide security choices an administrator makes in the admin (a single row)."""
+
+    mfa_required_for_champions = models.BooleanField(default=False)
+    mfa_required_for_leaders = models.BooleanField(default=False)
+    mfa_required_for_administrators = models.BooleanField(default=False)
+
+    class Meta:
+        verbose_name = "site policy"
+        verbose_name_plural = "site policy"
+
+    def __str__(self):
+        return "Site policy"
+
+    def save(self, *args, **kwargs):
+        self.pk = 1
+        super().save(*args, **kwargs)
+
+    @classmethod
+    def load(cls) -> "SitePolicy":
+        return cls.objects.get_or_create(pk=1)[0]
+
+    def roles_requiring_mfa(self) -> set[str]:
+        roles = set()
+        if self.mfa_required_for_champions:
+            roles.add(Role.CHAMPION)
+        if self.mfa_required_for_leaders:
+            roles.add(Role.LEADER)
+        return roles
+
+
+class OutboundEmail(models.Model):
+    """An e-mail the product owes someone, written in the transaction that causes it.
+
+    `key` names the purpose ("feedback:42:reader"), so the same message can never be owed
+    twice. A sender claims a row before talking to SMTP; see docs/architecture.md.
+    """
+
+    class Status(models.TextChoices):
+        PENDING = "pending", "Pending"
+        SENT = "sent", "Sent"
+        FAILED = "failed", "Failed"
+
+    key = models.CharField(max_length=200, unique=True)
+    to = models.EmailField()
+    subject = models.CharField(max_length=200)
+    body_text = models.TextField()
+    body_html = models.TextField(blank=True)
+    attachments = models.JSONField(default=list, blank=True)
+    status = models.CharField(max_length=10, choices=Status.choices, default=Status.PENDING)
+    created_at = models.DateTimeField(default=timezone.now)
+    next_attempt_at = models.DateTimeField(default=timezone.now)
+    claimed_until = models.DateTimeField(null=True, blank=True)
+    attempts = models.PositiveIntegerField(default=0)
+    sent_at = models.DateTimeField(null=True, blank=True)
+    last_error = models.TextField(blank=True)
+
+    class Meta:
+        ordering = ["-created_at"]
+        indexes = [models.Index(fields=["status", "next_attempt_at"])]
+
+    def __str__(self):
+        return f"{self.subject} → {self.to}"
+
+
+class AuditEvent(models.Model):
+    """Who read or changed what, when and from where. Rows are never updated or deleted.
+
+    The actor is a plain id plus the e-mail at the time, not a foreign key, so deleting a
+    person cannot rewrite the trail. On PostgreSQL a trigger refuses UPDATE and DELETE.
+    """
+
+    class Action(models.TextChoices):
+        VIEW = "view", "Viewed"
+        CREATE = "create", "Created"
+        UPDATE = "update", "Changed"
+        DELETE = "delete", "Deleted"
+        DOWNLOAD = "download", "Downloaded"
+        EXPORT = "export", "Exported"
+        IMPORT = "import", "Imported"
+        LOGIN = "login", "Signed in"
+        LOGOUT = "logout", "Signed out"
+        LOGIN_FAILED = "login_failed", "Failed sign-in"
+
+    at = models.DateTimeField(default=timezone.now, db_index=True)
+    actor_id = models.BigIntegerField(null=True, blank=True, db_index=True)
+    actor_email = models.CharField(max_length=254, blank=True)
+    action = models.CharField(max_length=20, choices=Action.choices)
+    object_type = models.CharField(max_length=100, blank=True)
+    object_id = models.CharField(max_length=64, blank=True)
+    ip_address = models.GenericIPAddressField(null=True, blank=True)
+    path = models.CharField(max_length=300, blank=True)
+    detail = models.JSONField(default=dict, blank=True)
+
+    class Meta:
+        ordering = ["-at", "-id"]
+        indexes = [models.Index(fields=["object_type", "object_id"])]
+
+    def __str__(self):
+        return f"{self.at:%Y-%m-%d %H:%M} {self.actor_email or 'system'} {self.action} {self.object_type}"
+
+    def save(self, *args, **kwargs):
+        if self.pk is not None:
+            raise ValidationError("Audit events are append-only.")
+        super().save(*args, **kwargs)
+
+    def delete(self, *args, **kwargs):
+        raise ValidationError("Audit events are append-only.")

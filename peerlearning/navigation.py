@@ -1,0 +1,49 @@
+"""The navigation bar: each app contributes links for the roles that may follow them."""
+
+from dataclasses import dataclass
+
+from django.urls import NoReverseMatch, reverse
+
+from peerlearning.access import SITE_ADMIN, Access, roles_access
+
+
+@dataclass(frozen=True)
+class NavLink:
+    label: str
+    url_name: str
+    access: Access
+
+
+@dataclass(frozen=True)
+class NavItem:
+    label: str
+    url: str
+    active: bool
+
+
+# Apps add their entries here as their pages arrive (see docs/architecture.md).
+NAV_LINKS: list[NavLink] = [
+    NavLink("Outbox", "outbox-list", SITE_ADMIN),
+    NavLink("Audit trail", "audit-list", SITE_ADMIN),
+    NavLink("People", "people-list", roles_access(site_admins=True)),
+]
+
+
+def register(link: NavLink, *, before: str | None = None) -> None:
+    if any(existing.url_name == link.url_name for existing in NAV_LINKS):
+        return
+    position = next((i for i, item in enumerate(NAV_LINKS) if item.label == before), len(NAV_LINKS))
+    NAV_LINKS.insert(position, link)
+
+
+def nav_items_for(request) -> list[NavItem]:
+    items = []
+    for link in NAV_LINKS:
+        if not link.access.allows(request.user):
+            continue
+        try:
+            url = reverse(link.url_name)
+        except NoReverseMatch:
+            continue
+        items.append(NavItem(link.label, url, request.path.startswith(url)))
+    return items

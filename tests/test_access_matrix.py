@@ -1,0 +1,126 @@
+"""Every URL pattern of the project, requested by every role, against one table.
+
+A new URL that is missing from ACCESS fails `test_every_url_pattern_is_in_the_table`, and a
+view that declares no rule fails `test_every_view_declares_who_may_use_it`: nothing escapes.
+Object-level rules (which section, whose submission) are tested beside each app's selectors.
+"""
+
+import pytest
+from django.urls import URLPattern, URLResolver, get_resolver, reverse
+
+from peerlearning.access import THIRD_PARTY_ROUTES, access_rule_for
+
+ANYONE = frozenset(
+    {"anonymous", "outsider", "radiologist", "trainee", "champion", "admin_assistant", "leader",
+     "quality", "site_admin"}
+)
+SIGNED_IN = ANYONE - {"anonymous"}
+SITE_ADMIN = frozenset({"site_admin"})
+
+# url name -> personas that may use it. The one table.
+ACCESS: dict[str, frozenset[str]] = {
+    "home": SIGNED_IN,
+    "profile": SIGNED_IN,
+    "api-token-create": SIGNED_IN,
+    "outbox-list": SITE_ADMIN,
+    "outbox-detail": SITE_ADMIN,
+    "outbox-retry": SITE_ADMIN,
+    "audit-list": SITE_ADMIN,
+    "healthz": ANYONE,
+    "api:me": SIGNED_IN,
+    "api-schema": SIGNED_IN,
+    "api-docs": SIGNED_IN,
+    "api-redoc": SIGNED_IN,
+}
+
+SAMPLE_VALUES = {"int": 999999, "str": "x", "slug": "x", "path": "x", "uuid": "00000000-0000-0000-0000-000000000000"}
+
+
+def walk(resolver=None, names=(), route=""):
+    """(namespaces, full route, pattern) for every URL pattern of the project."""
+    resolver = resolver or get_resolver()
+    for entry in resolver.url_patterns:
+        full_route = route + str(entry.pattern)
+        if isinstance(entry, URLResolver):
+            yield from walk(entry, names + ((entry.namespace,) if entry.namespace else ()), full_route)
+        elif isinstance(entry, URLPattern):
+            yield names, full_route, entry
+
+
+def own_patterns():
+    for names, route, pattern in walk():
+        if not route.startswith(tuple(THIRD_PARTY_ROUTES)):
+            yield ":".join((*names, pattern.name or route)), pattern
+
+
+def url_for(name, pattern) -> str:
+    converters = pattern.pattern.converters
+    kwargs = {key: SAMPLE_VALUES.get(type(conv).__name__.replace("Converter", "").lower(), "1")
+              for key, conv in converters.items()}
+    return reverse(name, kwargs=kwargs or None)
+
+
+def test_every_view_declares_who_may_use_it():
+    undeclared = [
+        route
+        for _, route, pattern in walk()
+        if access_rule_for(pattern.callback, route) is None
+    ]
+    assert undeclared == []
+
+
+def test_every_url_pattern_is_in_the_table():
+    names = {name for name, _ in own_patterns()}
+    assert names - set(ACCESS) == set(), "add the new URL to ACCESS"
+    assert set(ACCESS) - names == set(), "remove the URL that no longer exists"
+
+
+def denied(response, persona) -> bool:
+    if persona == "anonymous":
+        login = reverse("account_login")
+        return response.status_code in (401, 403) or (
+            response.status_code == 302 and response["Location"].startswith(login)
+        )
+    return response.status_code == 403
+
+
+@pytest.mark.django_db
+@pytest.mark.parametrize("persona", sorted(ANYONE))
+def test_each_role_reaches_exactly_the_urls_the_table_gives_it(client, department, persona):
+    user = department.personas()[persona]
+    if user is not None:
+        client.force_login(user)
+    wrong = []
+    for name, pattern in own_patterns():
+        response = client.get(url_for(name, pattern))
+        expected_allowed = persona in ACCESS[name]
+        if denied(response, persona) == expected_allowed:
+            wrong.append(f"{name}: {response.status_code} (table says {'allow' if expected_allowed else 'deny'})")
+    assert wrong == []
+
+
+@pytest.mark.django_db
+def test_a_view_without_a_rule_is_refused_even_to_administrators(rf, department):
+    from django.core.exceptions import PermissionDenied
+    from django.urls import ResolverMatch
+
+    from peerlearning.access import AccessMiddleware
+
+    def undeclared_view(request):
+        raise AssertionError("must not run")
+
+    request = rf.get("/somewhere/")
+    request.user = department.site_admin
+    request.resolver_match = ResolverMatch(undeclared_view, (), {}, route="somewhere/")
+    with pytest.raises(PermissionDenied):
+        AccessMiddleware(lambda r: None).process_view(request, undeclared_view, (), {})
+
+
+@pytest.mark.django_db
+def test_the_django_admin_admits_only_site_administrators(client, department):
+    for persona, user in department.personas().items():
+        if user is not None:
+            client.force_login(user)
+        response = client.get(reverse("admin:index"))
+        assert (response.status_code == 200) == (persona == "site_admin"), persona
+        client.logout()

@@ -86,7 +86,9 @@ def user_roles(user) -> frozenset[str]:
         return frozenset()
     cached = getattr(user, "_pl_roles", None)
     if cached is None:
-        cached = frozenset(Membership.objects.current().filter(user=user).values_list("role", flat=True))
+        cached = frozenset(
+            Membership.objects.current().filter(user=user).values_list("role", flat=True)
+        )
         user._pl_roles = cached
     return cached
 

@@ -27,8 +27,11 @@ PANELS = {
     Role.RADIOLOGIST: (
         "Radiologist",
         "Submit cases worth learning from and read feedback on your own studies.",
-        [("Submit a case", "submissions:submit"), ("My submissions", "submissions:mine"),
-         ("Feedback for me", "submissions:feedback-inbox")],
+        [
+            ("Submit a case", "submissions:submit"),
+            ("My submissions", "submissions:mine"),
+            ("Feedback for me", "submissions:feedback-inbox"),
+        ],
     ),
     Role.TRAINEE: (
         "Trainee",
@@ -82,9 +85,12 @@ def home_panels_for(user) -> list[HomePanel]:
                 "Site administration",
                 "People, sections and roles; e-mail deliveries; the audit trail; job schedules.",
                 _links(
-                    [("Outbox", "outbox-list"), ("Audit trail", "audit-list"),
-                     ("Import a roster", "admin:peerlearning_membership_import"),
-                     ("Admin site", "admin:index")]
+                    [
+                        ("Outbox", "outbox-list"),
+                        ("Audit trail", "audit-list"),
+                        ("Import a roster", "admin:peerlearning_membership_import"),
+                        ("Admin site", "admin:index"),
+                    ]
                 ),
             )
         )
@@ -92,4 +98,9 @@ def home_panels_for(user) -> list[HomePanel]:
 
 
 def memberships_for(user):
-    return Membership.objects.current().filter(user=user).select_related("section").order_by("section__name", "role")
+    return (
+        Membership.objects.current()
+        .filter(user=user)
+        .select_related("section")
+        .order_by("section__name", "role")
+    )

@@ -107,7 +107,9 @@ class MembershipQuerySet(models.QuerySet):
 class Membership(models.Model):
     """One role a person holds in one section, from a start date."""
 
-    user = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="memberships")
+    user = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="memberships"
+    )
     section = models.ForeignKey(Section, on_delete=models.CASCADE, related_name="memberships")
     role = models.CharField(max_length=20, choices=Role.choices)
     started_on = models.DateField(default=timezone.localdate)
@@ -121,7 +123,9 @@ class Membership(models.Model):
     class Meta:
         ordering = ["section__name", "user__last_name", "role"]
         constraints = [
-            models.UniqueConstraint(fields=["user", "section", "role"], name="membership_unique_role"),
+            models.UniqueConstraint(
+                fields=["user", "section", "role"], name="membership_unique_role"
+            ),
             models.CheckConstraint(
                 condition=Q(ended_on__isnull=True) | Q(ended_on__gt=models.F("started_on")),
                 name="membership_ends_after_start",
@@ -232,7 +236,8 @@ class AuditEvent(models.Model):
         indexes = [models.Index(fields=["object_type", "object_id"])]
 
     def __str__(self):
-        return f"{self.at:%Y-%m-%d %H:%M} {self.actor_email or 'system'} {self.action} {self.object_type}"
+        actor = self.actor_email or "system"
+        return f"{self.at:%Y-%m-%d %H:%M} {actor} {self.action} {self.object_type}"
 
     def save(self, *args, **kwargs):
         if self.pk is not None:

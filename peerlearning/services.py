@@ -13,7 +13,10 @@ def api_token_rotate(*, user: User, actor: User | None = None) -> Token:
     Token.objects.filter(user=user).delete()
     token = Token.objects.create(user=user)
     audit_record(
-        action=AuditEvent.Action.CREATE, actor=actor or user, object_type="authtoken.token",
-        object_id=user.pk, detail={"what": "api token rotated"},
+        action=AuditEvent.Action.CREATE,
+        actor=actor or user,
+        object_type="authtoken.token",
+        object_id=user.pk,
+        detail={"what": "api token rotated"},
     )
     return token

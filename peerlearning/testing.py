@@ -46,7 +46,9 @@ def make_member(section: Section, *roles: str, participating: bool = True, **use
     started = timezone.localdate() - datetime.timedelta(days=400)
     for role in roles:
         Membership.objects.get_or_create(
-            user=user, section=section, role=role,
+            user=user,
+            section=section,
+            role=role,
             defaults={"participating": participating, "started_on": started},
         )
     return user
@@ -91,12 +93,26 @@ def make_department() -> Department:
         radiologist=make_member(neuro, Role.RADIOLOGIST, first_name="Rowan", last_name="Submitter"),
         reader=make_member(neuro, Role.RADIOLOGIST, first_name="Quinn", last_name="Reader"),
         trainee=make_member(neuro, Role.TRAINEE, first_name="Tate", last_name="Trainee"),
-        champion=make_member(neuro, Role.RADIOLOGIST, Role.CHAMPION, first_name="Cass", last_name="Champion"),
-        assistant=make_member(neuro, Role.ADMIN_ASSISTANT, participating=False, first_name="Ash", last_name="Assistant"),
+        champion=make_member(
+            neuro, Role.RADIOLOGIST, Role.CHAMPION, first_name="Cass", last_name="Champion"
+        ),
+        assistant=make_member(
+            neuro,
+            Role.ADMIN_ASSISTANT,
+            participating=False,
+            first_name="Ash",
+            last_name="Assistant",
+        ),
         leader=make_member(neuro, Role.LEADER, first_name="Lee", last_name="Leader"),
-        quality=make_member(neuro, Role.QUALITY, participating=False, first_name="Kit", last_name="Quality"),
-        body_champion=make_member(body, Role.RADIOLOGIST, Role.CHAMPION, first_name="Blair", last_name="Bodychamp"),
-        site_admin=UserFactory(first_name="Sam", last_name="Siteadmin", is_staff=True, is_superuser=True),
+        quality=make_member(
+            neuro, Role.QUALITY, participating=False, first_name="Kit", last_name="Quality"
+        ),
+        body_champion=make_member(
+            body, Role.RADIOLOGIST, Role.CHAMPION, first_name="Blair", last_name="Bodychamp"
+        ),
+        site_admin=UserFactory(
+            first_name="Sam", last_name="Siteadmin", is_staff=True, is_superuser=True
+        ),
         outsider=UserFactory(first_name="Olly", last_name="Outsider"),
     )
 

@@ -56,10 +56,20 @@ def outbox_list(request):
     status = request.GET.get("status")
     if status in OutboundEmail.Status.values:
         emails = emails.filter(status=status)
-    page = Paginator(emails.only("id", "to", "subject", "status", "created_at", "sent_at",
-                                 "attempts", "last_error", "next_attempt_at"), 50).get_page(
-        request.GET.get("page")
-    )
+    page = Paginator(
+        emails.only(
+            "id",
+            "to",
+            "subject",
+            "status",
+            "created_at",
+            "sent_at",
+            "attempts",
+            "last_error",
+            "next_attempt_at",
+        ),
+        50,
+    ).get_page(request.GET.get("page"))
     return render(
         request,
         "peerlearning/outbox_list.html",
@@ -105,7 +115,10 @@ def healthz(request):
     checks = {"database": _database_reachable(), "broker": broker_reachable()}
     healthy = all(checks.values())
     return JsonResponse(
-        {"status": "ok" if healthy else "unavailable", **{k: "ok" if v else "down" for k, v in checks.items()}},
+        {
+            "status": "ok" if healthy else "unavailable",
+            **{k: "ok" if v else "down" for k, v in checks.items()},
+        },
         status=200 if healthy else 503,
     )
 

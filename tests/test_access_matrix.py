@@ -11,8 +11,17 @@ from django.urls import URLPattern, URLResolver, get_resolver, reverse
 from peerlearning.access import THIRD_PARTY_ROUTES, access_rule_for
 
 ANYONE = frozenset(
-    {"anonymous", "outsider", "radiologist", "trainee", "champion", "admin_assistant", "leader",
-     "quality", "site_admin"}
+    {
+        "anonymous",
+        "outsider",
+        "radiologist",
+        "trainee",
+        "champion",
+        "admin_assistant",
+        "leader",
+        "quality",
+        "site_admin",
+    }
 )
 SIGNED_IN = ANYONE - {"anonymous"}
 SITE_ADMIN = frozenset({"site_admin"})
@@ -33,7 +42,13 @@ ACCESS: dict[str, frozenset[str]] = {
     "api-redoc": SIGNED_IN,
 }
 
-SAMPLE_VALUES = {"int": 999999, "str": "x", "slug": "x", "path": "x", "uuid": "00000000-0000-0000-0000-000000000000"}
+SAMPLE_VALUES = {
+    "int": 999999,
+    "str": "x",
+    "slug": "x",
+    "path": "x",
+    "uuid": "00000000-0000-0000-0000-000000000000",
+}
 
 
 def walk(resolver=None, names=(), route=""):
@@ -42,7 +57,9 @@ def walk(resolver=None, names=(), route=""):
     for entry in resolver.url_patterns:
         full_route = route + str(entry.pattern)
         if isinstance(entry, URLResolver):
-            yield from walk(entry, names + ((entry.namespace,) if entry.namespace else ()), full_route)
+            yield from walk(
+                entry, names + ((entry.namespace,) if entry.namespace else ()), full_route
+            )
         elif isinstance(entry, URLPattern):
             yield names, full_route, entry
 
@@ -55,16 +72,16 @@ def own_patterns():
 
 def url_for(name, pattern) -> str:
     converters = pattern.pattern.converters
-    kwargs = {key: SAMPLE_VALUES.get(type(conv).__name__.replace("Converter", "").lower(), "1")
-              for key, conv in converters.items()}
+    kwargs = {
+        key: SAMPLE_VALUES.get(type(conv).__name__.replace("Converter", "").lower(), "1")
+        for key, conv in converters.items()
+    }
     return reverse(name, kwargs=kwargs or None)
 
 
 def test_every_view_declares_who_may_use_it():
     undeclared = [
-        route
-        for _, route, pattern in walk()
-        if access_rule_for(pattern.callback, route) is None
+        route for _, route, pattern in walk() if access_rule_for(pattern.callback, route) is None
     ]
     assert undeclared == []
 
@@ -95,7 +112,8 @@ def test_each_role_reaches_exactly_the_urls_the_table_gives_it(client, departmen
         response = client.get(url_for(name, pattern))
         expected_allowed = persona in ACCESS[name]
         if denied(response, persona) == expected_allowed:
-            wrong.append(f"{name}: {response.status_code} (table says {'allow' if expected_allowed else 'deny'})")
+            verdict = "allow" if expected_allowed else "deny"
+            wrong.append(f"{name}: {response.status_code} (table says {verdict})")
     assert wrong == []
 
 

@@ -15,8 +15,8 @@ from django.conf import settings
 from django.core.mail import EmailMultiAlternatives
 from django.db import transaction
 from django.db.models import F, Q
-from django.template.loader import render_to_string
 from django.template import TemplateDoesNotExist
+from django.template.loader import render_to_string
 from django.utils import timezone
 
 from peerlearning.models import OutboundEmail
@@ -102,7 +102,9 @@ def email_deliver(email_id: int) -> bool:
     if email.body_html:
         message.attach_alternative(email.body_html, "text/html")
     for attachment in email.attachments:
-        message.attach(attachment["filename"], _attachment_bytes(attachment), attachment["mimetype"])
+        message.attach(
+            attachment["filename"], _attachment_bytes(attachment), attachment["mimetype"]
+        )
     try:
         message.send()
     except (smtplib.SMTPException, OSError) as error:
@@ -129,7 +131,9 @@ def _record_failure(email: OutboundEmail, error: Exception) -> None:
         next_attempt_at=timezone.now() + _backoff(email.attempts),
         last_error=f"{type(error).__name__}: {error}"[:2000],
     )
-    logger.warning("E-mail %s failed (attempt %s): %s", email.pk, email.attempts, type(error).__name__)
+    logger.warning(
+        "E-mail %s failed (attempt %s): %s", email.pk, email.attempts, type(error).__name__
+    )
 
 
 def emails_due(limit: int = 200) -> list[int]:

@@ -12,7 +12,9 @@ pytestmark = pytest.mark.django_db
 
 
 def owe(key="test:1", to="reader@example.org"):
-    email, _ = email_enqueue(key=key, to=to, subject="Feedback waiting", body_text="Sign in to read it.")
+    email, _ = email_enqueue(
+        key=key, to=to, subject="Feedback waiting", body_text="Sign in to read it."
+    )
     return email
 
 
@@ -35,19 +37,23 @@ def test_an_owed_email_reaches_a_real_smtp_server(smtp_sink):
     ]
 
 
-def test_enqueueing_in_a_transaction_sends_after_commit(smtp_sink, django_capture_on_commit_callbacks):
-    with django_capture_on_commit_callbacks(execute=True):
-        with transaction.atomic():
-            owe()
-            assert smtp_sink.messages == []
+def test_enqueueing_in_a_transaction_sends_after_commit(
+    smtp_sink, django_capture_on_commit_callbacks
+):
+    with django_capture_on_commit_callbacks(execute=True), transaction.atomic():
+        owe()
+        assert smtp_sink.messages == []
     assert len(smtp_sink.messages) == 1
 
 
 def test_a_rolled_back_change_owes_no_email(smtp_sink, django_capture_on_commit_callbacks):
-    with django_capture_on_commit_callbacks(execute=True), pytest.raises(RuntimeError):
-        with transaction.atomic():
-            owe()
-            raise RuntimeError("the change failed")
+    with (
+        django_capture_on_commit_callbacks(execute=True),
+        pytest.raises(RuntimeError),
+        transaction.atomic(),
+    ):
+        owe()
+        raise RuntimeError("the change failed")
     assert OutboundEmail.objects.count() == 0
     assert smtp_sink.messages == []
 
@@ -109,7 +115,9 @@ def test_a_claim_abandoned_by_a_dead_worker_expires_and_the_message_goes_out(smt
 @pytest.mark.django_db(transaction=True)
 def test_two_senders_at_once_send_each_message_once(smtp_sink):
     for n in range(20):
-        OutboundEmail.objects.create(key=f"race:{n}", to=f"p{n}@example.org", subject="s", body_text="b")
+        OutboundEmail.objects.create(
+            key=f"race:{n}", to=f"p{n}@example.org", subject="s", body_text="b"
+        )
     barrier = threading.Barrier(2)
     sent = []
 

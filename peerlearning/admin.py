@@ -47,14 +47,24 @@ class AuditedAdminMixin:
         super().save_formset(request, form, formset, change)
         label = formset.model._meta.label_lower
         for obj in formset.new_objects:
-            audit_record(action=AuditEvent.Action.CREATE, obj=obj, request=request,
-                         detail={"via": "admin"})
+            audit_record(
+                action=AuditEvent.Action.CREATE, obj=obj, request=request, detail={"via": "admin"}
+            )
         for obj, changed in formset.changed_objects:
-            audit_record(action=AuditEvent.Action.UPDATE, obj=obj, request=request,
-                         detail={"fields": sorted(changed), "via": "admin"})
+            audit_record(
+                action=AuditEvent.Action.UPDATE,
+                obj=obj,
+                request=request,
+                detail={"fields": sorted(changed), "via": "admin"},
+            )
         for pk in deleted:
-            audit_record(action=AuditEvent.Action.DELETE, object_type=label, object_id=pk,
-                         request=request, detail={"via": "admin"})
+            audit_record(
+                action=AuditEvent.Action.DELETE,
+                object_type=label,
+                object_id=pk,
+                request=request,
+                detail={"via": "admin"},
+            )
 
     def delete_model(self, request, obj):
         pk = obj.pk
@@ -128,7 +138,7 @@ class UserAdmin(AuditedAdminMixin, DjangoUserAdmin):
             "Site administration",
             {
                 "fields": ("is_active", "is_staff", "is_superuser", "groups", "user_permissions"),
-                "description": "Site administrators are staff. Program roles are memberships, below.",
+                "description": "Site administrators are staff. Program roles are memberships.",
             },
         ),
         ("Dates", {"fields": ("last_login", "date_joined")}),
@@ -150,6 +160,10 @@ class UserAdmin(AuditedAdminMixin, DjangoUserAdmin):
         ),
     )
     readonly_fields = ("last_login", "date_joined")
+
+    def get_inlines(self, request, obj):
+        # Memberships are added once the person exists (the add page is Django's two-step one).
+        return self.inlines if obj is not None else []
 
     @admin.action(description="Send an invitation (a link to set a password)")
     def send_invitation(self, request, queryset):
@@ -264,7 +278,7 @@ class MembershipAdmin(AuditedAdminMixin, ExportActionMixin, admin.ModelAdmin):
             path(
                 "import/",
                 self.admin_site.admin_view(self.import_roster_view),
-                name="%s_%s_import" % info,
+                name="{}_{}_import".format(*info),
             ),
             *super().get_urls(),
         ]
@@ -310,20 +324,28 @@ class MembershipAdmin(AuditedAdminMixin, ExportActionMixin, admin.ModelAdmin):
             data = form.cleaned_data["file"].read()
             parsed = roster_parse(data)
             sync = form.cleaned_data["sync"]
-            context.update(form=form, warnings=parsed.warnings, filename=form.cleaned_data["file"].name)
+            context.update(
+                form=form, warnings=parsed.warnings, filename=form.cleaned_data["file"].name
+            )
             if not parsed.ok:
                 context["errors"] = parsed.error_messages()
             else:
-                summary = roster_import(rows=parsed.rows, actor=request.user, sync=sync, dry_run=True)
+                summary = roster_import(
+                    rows=parsed.rows, actor=request.user, sync=sync, dry_run=True
+                )
                 payload = {"text": parsed.text, "sync": sync, "name": context["filename"]}
                 context.update(
                     summary=summary,
                     sync=sync,
                     payload=signing.dumps(payload, salt=ROSTER_SALT, compress=True),
                 )
-            return TemplateResponse(request, "admin/peerlearning/membership/import_roster.html", context)
+            return TemplateResponse(
+                request, "admin/peerlearning/membership/import_roster.html", context
+            )
         context["form"] = form
-        return TemplateResponse(request, "admin/peerlearning/membership/import_roster.html", context)
+        return TemplateResponse(
+            request, "admin/peerlearning/membership/import_roster.html", context
+        )
 
     def _import_confirm(self, request, context):
         try:
@@ -337,9 +359,15 @@ class MembershipAdmin(AuditedAdminMixin, ExportActionMixin, admin.ModelAdmin):
         if not parsed.ok:
             # Only if the rules changed between preview and confirm.
             context.update(form=RosterUploadForm(), errors=parsed.error_messages())
-            return TemplateResponse(request, "admin/peerlearning/membership/import_roster.html", context)
+            return TemplateResponse(
+                request, "admin/peerlearning/membership/import_roster.html", context
+            )
         summary = roster_import(
-            rows=parsed.rows, actor=request.user, sync=payload["sync"], request=request, source="admin"
+            rows=parsed.rows,
+            actor=request.user,
+            sync=payload["sync"],
+            request=request,
+            source="admin",
         )
         if summary.changed:
             messages.success(request, f"{payload['name']} imported. {summary.describe()}")

@@ -106,7 +106,7 @@ class RosterParseResult:
     # The decoded file, for a preview to hand on to its confirmation.
     text: str = ""
     warnings: list[str] = field(default_factory=list)
-    # Rows were refused past MAX_ERRORS; they are counted, not listed.
+    # Problems past MAX_ERRORS are counted, not listed.
     more_errors: int = 0
 
     @property

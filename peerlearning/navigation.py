@@ -4,7 +4,7 @@ from dataclasses import dataclass
 
 from django.urls import NoReverseMatch, reverse
 
-from peerlearning.access import SITE_ADMIN, Access, roles_access
+from peerlearning.access import SITE_ADMIN, Access
 
 
 @dataclass(frozen=True)
@@ -25,7 +25,7 @@ class NavItem:
 NAV_LINKS: list[NavLink] = [
     NavLink("Outbox", "outbox-list", SITE_ADMIN),
     NavLink("Audit trail", "audit-list", SITE_ADMIN),
-    NavLink("People", "people-list", roles_access(site_admins=True)),
+    NavLink("Admin", "admin:index", SITE_ADMIN),
 ]
 
 

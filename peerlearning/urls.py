@@ -32,5 +32,4 @@ urlpatterns = [
     path("api/v1/", include((api_v1, "api"))),
     path("api/schema/", api.SchemaView.as_view(), name="api-schema"),
     path("api/docs/", api.SwaggerView.as_view(url_name="api-schema"), name="api-docs"),
-    path("api/redoc/", api.RedocView.as_view(url_name="api-schema"), name="api-redoc"),
 ]

@@ -39,7 +39,6 @@ ACCESS: dict[str, frozenset[str]] = {
     "api:me": SIGNED_IN,
     "api-schema": SIGNED_IN,
     "api-docs": SIGNED_IN,
-    "api-redoc": SIGNED_IN,
 }
 
 SAMPLE_VALUES = {

@@ -25,6 +25,9 @@ ANYONE = frozenset(
 )
 SIGNED_IN = ANYONE - {"anonymous"}
 SITE_ADMIN = frozenset({"site_admin"})
+SUBMITTERS = frozenset({"radiologist", "trainee", "champion"})  # the champion is a radiologist too
+CHAMPION = frozenset({"champion"})
+LEADER = frozenset({"leader"})
 
 # url name -> personas that may use it. The one table.
 ACCESS: dict[str, frozenset[str]] = {
@@ -39,6 +42,32 @@ ACCESS: dict[str, frozenset[str]] = {
     "api:me": SIGNED_IN,
     "api-schema": SIGNED_IN,
     "api-docs": SIGNED_IN,
+    "submissions:submit": SUBMITTERS,
+    "submissions:submit-validate": SUBMITTERS,
+    "submissions:reader-search": SUBMITTERS,
+    "submissions:mine": SUBMITTERS,
+    "submissions:mine-detail": SUBMITTERS,
+    "submissions:mine-reply": SUBMITTERS,
+    # Any signed-in person: readers outside the roster have no role; selectors answer 404.
+    "submissions:feedback-inbox": SIGNED_IN,
+    "submissions:feedback-detail": SIGNED_IN,
+    "submissions:feedback-pdf": SIGNED_IN,
+    "submissions:feedback-respond": SIGNED_IN,
+    "submissions:feedback-reply": SIGNED_IN,
+    "submissions:feedback-action-done": SIGNED_IN,
+    "submissions:queue": CHAMPION,
+    "submissions:review": CHAMPION,
+    "submissions:review-triage": CHAMPION,
+    "submissions:review-feedback": CHAMPION,
+    "submissions:review-reader": CHAMPION,
+    "submissions:review-note": CHAMPION,
+    "submissions:review-action-done": CHAMPION,
+    "submissions:review-route": CHAMPION,
+    "submissions:review-close": CHAMPION,
+    "submissions:settings": CHAMPION,
+    "submissions:summary": LEADER,
+    "api:submission-list": SIGNED_IN,
+    "api:submission-detail": SIGNED_IN,
 }
 
 SAMPLE_VALUES = {

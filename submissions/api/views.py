@@ -1,0 +1,150 @@
+"""The submissions API: submit, list what the caller may see, read one."""
+
+from django.core.exceptions import ValidationError as DjangoValidationError
+from django.http import Http404
+from drf_spectacular.utils import OpenApiExample, OpenApiResponse, extend_schema
+from rest_framework import status
+from rest_framework.exceptions import PermissionDenied, ValidationError
+from rest_framework.generics import GenericAPIView
+from rest_framework.response import Response
+
+from peerlearning.access import SIGNED_IN
+from submissions import selectors, services
+from submissions.api.serializers import SubmissionCreateSerializer, SubmissionSerializer
+from submissions.forms import ReaderKind, SubmissionForm
+
+# API field -> form field, so form errors come back under the names the caller sent.
+FORM_TO_API = {
+    "reader": "original_reader_email",
+    "reader_kind": "original_reader_email",
+    "action_other": "required_action_other",
+}
+
+
+def _form_data(data: dict, user) -> dict:
+    section_slug = data.get("section")
+    section = None
+    if section_slug:
+        section = selectors.sections_for_submitter(user=user).filter(slug=section_slug).first()
+        if section is None:
+            raise ValidationError(
+                {"section": [f"You do not submit to a section called “{section_slug}”."]}
+            )
+    else:
+        sections = list(selectors.sections_for_submitter(user=user)[:2])
+        if len(sections) > 1:
+            raise ValidationError(
+                {"section": ["You submit to several sections: say which (its slug)."]}
+            )
+        section = sections[0] if sections else None
+    email = data.get("original_reader_email") or ""
+    if not email:
+        kind = ReaderKind.UNKNOWN
+    elif data.get("original_reader_outside"):
+        kind = ReaderKind.OUTSIDE
+    else:
+        kind = ReaderKind.ROSTER
+    return {
+        "section": section.pk if section else "",
+        "accession_number": data["accession_number"],
+        "reason": data["reason"],
+        "reason_detail": data.get("reason_detail", ""),
+        "description": data["description"],
+        "learning_point": data.get("learning_point", ""),
+        "reader_kind": kind,
+        "reader": email,
+        "required_actions": data.get("required_actions") or [],
+        "action_other": data.get("required_action_other", ""),
+        "urgency": data.get("urgency") or "routine",
+        "attestation": "on" if data.get("attestation") else "",
+        "signed": "on" if data.get("signed") else "",
+    }
+
+
+def _api_errors(form) -> dict[str, list[str]]:
+    errors: dict[str, list[str]] = {}
+    for field, messages in form.errors.items():
+        name = FORM_TO_API.get(field, "non_field_errors" if field == "__all__" else field)
+        errors.setdefault(name, []).extend(messages)
+    return errors
+
+
+class SubmissionListCreate(GenericAPIView):
+    access = SIGNED_IN
+    serializer_class = SubmissionSerializer
+
+    def get_queryset(self):
+        return selectors.submissions_visible_to(user=self.request.user)
+
+    @extend_schema(
+        summary="Submissions the caller may see",
+        description="Own submissions, feedback addressed to the caller (without the submitter "
+        "unless signed) and, for champions, everything in their sections.",
+        responses=SubmissionSerializer(many=True),
+    )
+    def get(self, request):
+        page = self.paginate_queryset(self.get_queryset())
+        serializer = SubmissionSerializer(
+            page,
+            many=True,
+            context={"sides": selectors.viewer_sides(user=request.user, submissions=page)},
+        )
+        return self.get_paginated_response(serializer.data)
+
+    @extend_schema(
+        summary="Submit a case",
+        request=SubmissionCreateSerializer,
+        responses={
+            201: SubmissionSerializer,
+            400: OpenApiResponse(description="Field-level messages; nothing was written."),
+            403: OpenApiResponse(description="The caller is not a radiologist or trainee."),
+        },
+        examples=[
+            OpenApiExample(
+                "A perceptual miss needing an addendum",
+                request_only=True,
+                value={
+                    "accession_number": "A12345678",
+                    "reason": "discrepancy",
+                    "reason_detail": "perceptual",
+                    "description": "Small right frontal subdural hematoma not reported.",
+                    "learning_point": "Review the vertex on coronal reformats.",
+                    "original_reader_email": "quinn.reader@example.org",
+                    "required_actions": ["addendum", "contact_clinician"],
+                    "urgency": "urgent",
+                    "attestation": True,
+                },
+            )
+        ],
+    )
+    def post(self, request):
+        if not selectors.sections_for_submitter(user=request.user).exists():
+            raise PermissionDenied("Only radiologists and trainees submit cases.")
+        incoming = SubmissionCreateSerializer(data=request.data)
+        incoming.is_valid(raise_exception=True)
+        form = SubmissionForm(_form_data(incoming.validated_data, request.user), user=request.user)
+        if not form.is_valid():
+            raise ValidationError(_api_errors(form))
+        try:
+            submission = services.submission_create(
+                submitter=request.user, request=request, **form.service_kwargs()
+            )
+        except DjangoValidationError as error:
+            raise ValidationError(error.message_dict) from error
+        submission = selectors.submission_get_for_submitter(user=request.user, pk=submission.pk)
+        body = SubmissionSerializer(submission, context={"sides": {submission.pk: "submitter"}})
+        return Response(body.data, status=status.HTTP_201_CREATED)
+
+
+class SubmissionDetail(GenericAPIView):
+    access = SIGNED_IN
+    serializer_class = SubmissionSerializer
+
+    @extend_schema(summary="One submission, as the caller may see it")
+    def get(self, request, pk: int):
+        submission = selectors.submissions_visible_to(user=request.user).filter(pk=pk).first()
+        if submission is None:
+            raise Http404
+        sides = selectors.viewer_sides(user=request.user, submissions=[submission])
+        body = SubmissionSerializer(submission, context={"sides": sides})
+        return Response(body.data)

@@ -1,0 +1,390 @@
+"""Reads that enforce who sees what. The visibility rules of submissions live here only.
+
+| who                      | sees                                                          |
+| ------------------------ | ------------------------------------------------------------- |
+| submitter                | own submissions, the reader's replies (anonymous)             |
+| original reader          | feedback addressed to them, once sent; never the submitter    |
+|                          | unless the submitter signed                                   |
+| champion (same section)  | everything in the section, except feedback addressed to them  |
+| department leader        | aggregate counts (month, reason, section); no reader names    |
+| anyone else              | nothing: 404                                                  |
+
+A champion who is the original reader of a submission does not see it in the queue: the
+reader must not learn who submitted, and a second champion (or the site administrator)
+triages it instead.
+"""
+
+import datetime
+from dataclasses import dataclass
+
+from django.db.models import (
+    BooleanField,
+    Count,
+    ExpressionWrapper,
+    F,
+    Prefetch,
+    Q,
+    QuerySet,
+)
+from django.db.models.functions import TruncMonth
+from django.http import Http404
+from django.utils import timezone
+
+from peerlearning.access import user_sections_with_role
+from peerlearning.models import Membership, Role, Section, User
+from submissions.models import (
+    Reason,
+    Reply,
+    RequiredAction,
+    SectionSubmissionSettings,
+    Submission,
+    SubmissionEvent,
+)
+
+SUBMITTER_ROLES = (Role.RADIOLOGIST, Role.TRAINEE)
+READER_ROLES = (Role.RADIOLOGIST, Role.TRAINEE)
+
+
+# Sections -------------------------------------------------------------------------------
+
+
+def sections_for_submitter(*, user: User) -> QuerySet[Section]:
+    """Sections the person may submit to (radiologist or trainee there today)."""
+    return Section.objects.filter(
+        pk__in=user_sections_with_role(user, *SUBMITTER_ROLES), is_active=True
+    ).order_by("name")
+
+
+def championed_section_ids(user: User) -> list[int]:
+    """Sections the person champions today, looked up once per request (cached on the user)."""
+    cached = getattr(user, "_submissions_championed", None)
+    if cached is None:
+        cached = user._submissions_championed = user_sections_with_role(user, Role.CHAMPION)
+    return cached
+
+
+def sections_for_champion(*, user: User) -> QuerySet[Section]:
+    return Section.objects.filter(pk__in=championed_section_ids(user)).order_by("name")
+
+
+def section_roster(*, section: Section, query: str = "", limit: int = 20) -> QuerySet[User]:
+    """People who may be named as the original reader in a section, for the type-ahead."""
+    people = User.objects.filter(
+        is_active=True,
+        pk__in=Membership.objects.current()
+        .filter(section=section, role__in=READER_ROLES)
+        .values("user_id"),
+    )
+    for word in query.split()[:3]:
+        people = people.filter(
+            Q(first_name__icontains=word) | Q(last_name__icontains=word) | Q(email__icontains=word)
+        )
+    return people.order_by("last_name", "first_name")[:limit]
+
+
+def is_on_roster(*, user: User, section: Section) -> bool:
+    return (
+        Membership.objects.current()
+        .filter(user=user, section=section, role__in=READER_ROLES)
+        .exists()
+    )
+
+
+def settings_for(*, section: Section) -> SectionSubmissionSettings:
+    return SectionSubmissionSettings.for_section(section)
+
+
+# What each person may see ----------------------------------------------------------------
+
+
+def _with_actions(queryset: QuerySet[Submission]) -> QuerySet[Submission]:
+    return queryset.prefetch_related(
+        Prefetch("actions", queryset=RequiredAction.objects.order_by("id"))
+    )
+
+
+def submissions_of_submitter(*, user: User) -> QuerySet[Submission]:
+    """What I submitted, newest first."""
+    return (
+        _with_actions(Submission.objects.filter(submitter=user).select_related("section"))
+        .annotate(reply_count=Count("replies"))
+        .order_by("-created_at", "-id")
+    )
+
+
+def submission_get_for_submitter(*, user: User, pk: int) -> Submission:
+    submission = (
+        _with_actions(Submission.objects.select_related("section", "original_reader"))
+        .filter(submitter=user, pk=pk)
+        .first()
+    )
+    if submission is None:
+        raise Http404
+    return submission
+
+
+def feedback_for_reader(*, user: User) -> QuerySet[Submission]:
+    """Feedback addressed to me that has been sent (held feedback is not mine to read yet)."""
+    return _with_actions(
+        Submission.objects.filter(original_reader=user, feedback_sent_at__isnull=False)
+        .select_related("section")
+        .order_by("-feedback_sent_at", "-id")
+    )
+
+
+def feedback_get_for_reader(*, user: User, pk: int) -> Submission:
+    submission = (
+        _with_actions(Submission.objects.select_related("section"))
+        .filter(original_reader=user, feedback_sent_at__isnull=False, pk=pk)
+        .first()
+    )
+    if submission is None:
+        raise Http404
+    return submission
+
+
+def champion_submissions(*, user: User) -> QuerySet[Submission]:
+    """Everything in the sections the person champions, except feedback addressed to them."""
+    return Submission.objects.filter(section_id__in=championed_section_ids(user)).exclude(
+        original_reader=user
+    )
+
+
+def submission_get_for_champion(*, user: User, pk: int) -> Submission:
+    submission = (
+        _with_actions(
+            champion_submissions(user=user).select_related(
+                "section", "submitter", "original_reader"
+            )
+        )
+        .prefetch_related(
+            Prefetch(
+                "events",
+                queryset=SubmissionEvent.objects.select_related("actor").order_by("at", "id"),
+            )
+        )
+        .filter(pk=pk)
+        .first()
+    )
+    if submission is None:
+        raise Http404
+    return submission
+
+
+def feedback_get_for_pdf(*, user: User, pk: int) -> Submission:
+    """The PDF (which never names the submitter) is for the reader and the section's champions."""
+    submission = (
+        _with_actions(Submission.objects.select_related("section"))
+        .filter(pk=pk)
+        .filter(
+            Q(original_reader=user, feedback_sent_at__isnull=False)
+            | Q(pk__in=champion_submissions(user=user).values("pk"))
+        )
+        .first()
+    )
+    if submission is None:
+        raise Http404
+    return submission
+
+
+def viewer_sides(*, user: User, submissions) -> dict[int, str | None]:
+    """How the person relates to each submission: "submitter", "reader", "champion" or None.
+
+    The reader side wins over the champion side: a champion who read the study is its reader.
+    """
+    championed = set(championed_section_ids(user))
+    sides = {}
+    for submission in submissions:
+        if submission.submitter_id == user.pk:
+            side = "submitter"
+        elif submission.original_reader_id == user.pk:
+            side = "reader" if submission.feedback_sent_at else None
+        elif submission.section_id in championed:
+            side = "champion"
+        else:
+            side = None
+        sides[submission.pk] = side
+    return sides
+
+
+def submissions_visible_to(*, user: User) -> QuerySet[Submission]:
+    """Every submission the person may see in any role (the API's list)."""
+    return (
+        _with_actions(Submission.objects.select_related("section", "submitter", "original_reader"))
+        .filter(
+            Q(submitter=user)
+            | Q(original_reader=user, feedback_sent_at__isnull=False)
+            | Q(pk__in=champion_submissions(user=user).values("pk"))
+        )
+        .order_by("-created_at", "-id")
+    )
+
+
+def thread_for(*, submission: Submission) -> list[Reply]:
+    return list(submission.replies.order_by("created_at", "id"))
+
+
+def accession_seen(*, user: User, accession_number: str) -> tuple[Submission | None, bool]:
+    """(my earlier submission of this case, whether anyone else submitted it)."""
+    mine = Submission.objects.filter(submitter=user, accession_number=accession_number).first()
+    others = (
+        Submission.objects.filter(accession_number=accession_number)
+        .exclude(submitter=user)
+        .exists()
+    )
+    return mine, others
+
+
+# The champion's queue --------------------------------------------------------------------
+
+QUEUE_SORTS = {
+    "newest": ("-created_at", "-id"),
+    "oldest": ("created_at", "id"),
+    "status": ("status", "-created_at", "-id"),
+    # "urgent" sorts after "routine", so descending puts urgent cases first.
+    "urgency": ("-urgency", "-created_at", "-id"),
+    "due": (F("next_action_due_at").asc(nulls_last=True), "-created_at", "-id"),
+}
+QUEUE_AGES = {
+    "7": datetime.timedelta(days=7),
+    "30": datetime.timedelta(days=30),
+    "90": datetime.timedelta(days=90),
+}
+
+
+@dataclass(frozen=True)
+class QueueFilters:
+    status: str = ""  # a Submission.Status, "open", or "" for all
+    reason: str = ""
+    age: str = ""  # "7", "30", "90": submitted within that many days; "older30": before
+    action: str = ""  # "pending", "overdue", or ""
+    section: int | None = None
+    sort: str = "newest"
+
+
+def queue_for_champion(
+    *, user: User, filters: QueueFilters, now: datetime.datetime | None = None
+) -> QuerySet[Submission]:
+    """The section's submissions for triage: one query for the page, whatever its size."""
+    now = now or timezone.now()
+    rows = (
+        champion_submissions(user=user)
+        .select_related("section", "submitter")
+        .annotate(
+            # Plain column tests on the kept `next_action_due_at`: no subquery per row.
+            action_pending=ExpressionWrapper(
+                Q(next_action_due_at__isnull=False), output_field=BooleanField()
+            ),
+            action_overdue=ExpressionWrapper(
+                Q(next_action_due_at__lte=now), output_field=BooleanField()
+            ),
+        )
+        .only(
+            "id",
+            "section__name",
+            "submitter__first_name",
+            "submitter__last_name",
+            "submitter__email",
+            "accession_number",
+            "reason",
+            "reason_detail",
+            "urgency",
+            "status",
+            "created_at",
+            "next_action_due_at",
+            "significance",
+            "conference_candidate",
+            "counted",
+            "routed_to_quality_at",
+            "reader_response",
+        )
+    )
+    if filters.section:
+        rows = rows.filter(section_id=filters.section)
+    if filters.status == "open":
+        rows = rows.open()
+    elif filters.status in Submission.Status.values:
+        rows = rows.filter(status=filters.status)
+    if filters.reason in Reason.values:
+        rows = rows.filter(reason=filters.reason)
+    if filters.age in QUEUE_AGES:
+        rows = rows.filter(created_at__gte=now - QUEUE_AGES[filters.age])
+    elif filters.age == "older30":
+        rows = rows.filter(created_at__lt=now - QUEUE_AGES["30"])
+    if filters.action == "pending":
+        rows = rows.filter(next_action_due_at__isnull=False)
+    elif filters.action == "overdue":
+        rows = rows.filter(next_action_due_at__lte=now)
+    sort = filters.sort if filters.sort in QUEUE_SORTS else "newest"
+    return rows.order_by(*QUEUE_SORTS[sort])
+
+
+def queue_counts(*, user: User, now: datetime.datetime | None = None) -> dict[str, int]:
+    """The figures above the queue, in one query."""
+    now = now or timezone.now()
+    return champion_submissions(user=user).aggregate(
+        open=Count("pk", filter=Q(status__in=Submission.OPEN_STATUSES)),
+        awaiting_review=Count("pk", filter=Q(status=Submission.Status.AWAITING_REVIEW)),
+        without_reader=Count("pk", filter=Q(status=Submission.Status.SUBMITTED)),
+        overdue=Count("pk", filter=Q(next_action_due_at__lte=now)),
+    )
+
+
+# What a submitter's month looks like ------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class MonthProgress:
+    count: int  # counted toward the target
+    submitted: int  # everything submitted this month
+    # Issue 5 (reporting) supplies monthly targets; until then there is none to show.
+    target: int | None = None
+
+
+def monthly_target_for(*, user: User, month: datetime.date) -> int | None:
+    """The person's submission target for a month. Hook for issue 5: reporting replaces this."""
+    return None
+
+
+def month_progress(*, user: User, today: datetime.date | None = None) -> MonthProgress:
+    """My counted submissions this month (and, once reporting provides it, the target)."""
+    today = today or timezone.localdate()
+    mine = Submission.objects.filter(submitter=user).in_month(today)
+    return MonthProgress(
+        count=counted_toward_target(mine).count(),
+        submitted=mine.count(),
+        target=monthly_target_for(user=user, month=today),
+    )
+
+
+def counted_toward_target(submissions: QuerySet[Submission]) -> QuerySet[Submission]:
+    """Keep the submissions whose reason their section counts (sections decide; default all)."""
+    configured = SectionSubmissionSettings.objects.values_list("section_id", "counted_reasons")
+    rule = Q()
+    configured_ids = []
+    for section_id, reasons in configured:
+        configured_ids.append(section_id)
+        rule |= Q(section_id=section_id, reason__in=reasons or [])
+    rule |= ~Q(section_id__in=configured_ids)
+    return submissions.filter(counted=True).filter(rule)
+
+
+# Department leaders: aggregates only -------------------------------------------------------
+
+
+def leader_summary(*, user: User, since: datetime.date | None = None) -> list[dict[str, object]]:
+    """Counts by month, section and reason in the leader's sections. Never names anyone."""
+    since = since or (timezone.localdate().replace(day=1) - datetime.timedelta(days=335)).replace(
+        day=1
+    )
+    tz = timezone.get_current_timezone()
+    return list(
+        Submission.objects.filter(
+            section_id__in=user_sections_with_role(user, Role.LEADER),
+            created_at__gte=datetime.datetime.combine(since, datetime.time(), tzinfo=tz),
+        )
+        .annotate(month=TruncMonth("created_at", tzinfo=tz))
+        .values("month", "section__name", "reason")
+        .annotate(count=Count("pk"))
+        .order_by("-month", "section__name", "reason")
+    )

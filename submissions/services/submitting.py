@@ -1,0 +1,149 @@
+"""Submitting a case: the submission, its clinical actions, then the feedback or the champion."""
+
+from collections.abc import Iterable
+from dataclasses import dataclass
+
+from django.core.exceptions import ValidationError
+from django.db import IntegrityError, transaction
+from django.http import HttpRequest
+from django.utils import timezone
+
+from peerlearning.lib.audit import audit_record
+from peerlearning.lib.emails import email_enqueue
+from peerlearning.models import AuditEvent, Section, User
+from submissions.models import (
+    ActionKind,
+    Reason,
+    RequiredAction,
+    SectionSubmissionSettings,
+    Submission,
+    SubmissionEvent,
+)
+from submissions.services._shared import _champions, _event, _link, _next_action_due_refresh, _touch
+from submissions.services.feedback import _feedback_send, outside_reader_get_or_invite
+
+# Submitting -----------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class ActionRequest:
+    kind: str
+    detail: str = ""
+
+
+@transaction.atomic
+def submission_create(
+    *,
+    submitter: User,
+    section: Section,
+    accession_number: str,
+    reason: str,
+    description: str,
+    reason_detail: str = "",
+    learning_point: str = "",
+    reader: User | None = None,
+    reader_email: str = "",
+    reader_outside: bool = False,
+    actions: Iterable[ActionRequest] = (),
+    urgency: str = "routine",
+    attested: bool = False,
+    signed: bool = False,
+    request: HttpRequest | None = None,
+) -> Submission:
+    """Record a case and send the feedback (or hold it for the champion's review)."""
+    now = timezone.now()
+    if reason == Reason.DISCREPANCY and not attested:
+        raise ValidationError({"attestation": "A discrepancy needs the attestation."})
+    if reader is None and reader_email:
+        reader, _ = outside_reader_get_or_invite(email=reader_email, actor=submitter)
+        reader_outside = True
+    if reader is not None and reader.pk == submitter.pk:
+        raise ValidationError({"original_reader": "You cannot send feedback to yourself."})
+    submission = Submission(
+        section=section,
+        submitter=submitter,
+        accession_number=accession_number,
+        reason=reason,
+        reason_detail=reason_detail if reason == Reason.DISCREPANCY else "",
+        description=description,
+        learning_point=learning_point,
+        feedback_description=description,
+        feedback_learning_point=learning_point,
+        urgency=urgency,
+        attested_at=now if attested else None,
+        submitter_signed=signed,
+        original_reader=reader,
+        reader_named_by_submitter=reader is not None,
+        reader_outside_roster=reader is not None and reader_outside,
+        created_at=now,
+        updated_at=now,
+    )
+    try:
+        with transaction.atomic():
+            submission.save()
+    except IntegrityError as error:
+        if Submission.objects.filter(
+            submitter=submitter, accession_number=accession_number
+        ).exists():
+            raise ValidationError(
+                {"accession_number": "You have already submitted this case."}
+            ) from error
+        raise
+    config = SectionSubmissionSettings.for_section(section)
+    RequiredAction.objects.bulk_create(
+        RequiredAction(
+            submission=submission,
+            kind=action.kind,
+            detail=action.detail if action.kind == ActionKind.OTHER else "",
+            due_at=now + config.window(urgency),
+        )
+        for action in _unique_actions(actions)
+    )
+    _next_action_due_refresh(submission)
+    _event(submission, SubmissionEvent.Kind.CREATED, submitter, at=now)
+    audit_record(action=AuditEvent.Action.CREATE, actor=submitter, obj=submission, request=request)
+
+    if reader is None:
+        submission.status = Submission.Status.SUBMITTED
+        _touch(submission, "status")
+        _notify_champions(submission, "new")
+    elif config.review_before_sending:
+        submission.status = Submission.Status.AWAITING_REVIEW
+        _touch(submission, "status")
+        _event(submission, SubmissionEvent.Kind.HELD, None)
+        _notify_champions(submission, "review")
+    else:
+        _feedback_send(submission, actor=submitter, config=config)
+    return submission
+
+
+def _unique_actions(actions: Iterable[ActionRequest]) -> list[ActionRequest]:
+    seen, unique = set(), []
+    for action in actions:
+        if action.kind in ActionKind.values and action.kind not in seen:
+            seen.add(action.kind)
+            unique.append(action)
+    return unique
+
+
+def _notify_champions(submission: Submission, why: str) -> None:
+    """Tell the section's champions a submission waits for them (no names, no PHI)."""
+    for champion in _champions(submission.section):
+        if champion.pk in (submission.original_reader_id, submission.submitter_id):
+            continue
+        email_enqueue(
+            key=f"submission:{submission.pk}:{why}:{champion.pk}",
+            to=champion.email,
+            subject=(
+                "Feedback waiting for your review"
+                if why == "review"
+                else "A new submission needs a reader"
+            ),
+            template="submission_champion",
+            context={
+                "why": why,
+                "section": submission.section.name,
+                "urgent": submission.urgency == "urgent",
+                "link": _link("submissions:review", submission.pk),
+            },
+        )

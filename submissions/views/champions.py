@@ -1,0 +1,248 @@
+"""The champion's queue, the review page and its triage steps, the section's settings."""
+
+from django.contrib import messages
+from django.core.exceptions import ValidationError
+from django.core.paginator import Paginator
+from django.http import Http404
+from django.shortcuts import redirect, render
+from django.views.decorators.http import require_POST
+
+from peerlearning.access import roles
+from peerlearning.lib.audit import audit_record
+from peerlearning.models import AuditEvent, Role
+from submissions import selectors, services
+from submissions.forms import (
+    ActionDoneForm,
+    AssignReaderForm,
+    FeedbackEditForm,
+    NoteForm,
+    SettingsForm,
+    TriageForm,
+)
+from submissions.models import Reason, Submission
+from submissions.views._shared import _action_done, _error_messages
+
+# The champion's queue ------------------------------------------------------------------------
+
+
+def _queue_filters(request, sections) -> selectors.QueueFilters:
+    get = request.GET
+    section = get.get("section", "")
+    return selectors.QueueFilters(
+        status=get.get("status", "open") if "status" in get else "open",
+        reason=get.get("reason", ""),
+        age=get.get("age", ""),
+        action=get.get("action", ""),
+        section=int(section) if section.isdigit() and int(section) in sections else None,
+        sort=get.get("sort", "newest"),
+    )
+
+
+@roles(Role.CHAMPION)
+def queue(request):
+    sections = {s.pk: s for s in selectors.sections_for_champion(user=request.user)}
+    filters = _queue_filters(request, sections)
+    rows = selectors.queue_for_champion(user=request.user, filters=filters)
+    page = Paginator(rows, 50).get_page(request.GET.get("page"))
+    context = {
+        "page_obj": page,
+        "filters": filters,
+        "sections": list(sections.values()),
+        "statuses": Submission.Status.choices,
+        "reasons": Reason.choices,
+        "sorts": [
+            ("newest", "Newest first"),
+            ("oldest", "Oldest first"),
+            ("urgency", "Urgent first"),
+            ("due", "Action due soonest"),
+            ("status", "Status"),
+        ],
+    }
+    if request.htmx and request.htmx.target == "queue-results":
+        return render(request, "submissions/queue.html#results", context)
+    context["counts"] = selectors.queue_counts(user=request.user)
+    return render(request, "submissions/queue.html", context)
+
+
+def _review_context(request, submission, **forms) -> dict:
+    context = {
+        "submission": submission,
+        "actions": list(submission.actions.all()),
+        "events": list(submission.events.all()),
+        "thread": selectors.thread_for(submission=submission),
+        "triage_form": TriageForm(
+            initial={
+                "reason": submission.reason,
+                "reason_detail": submission.reason_detail,
+                "significance": submission.significance,
+                "conference_candidate": submission.conference_candidate,
+                "counted": submission.counted,
+                "not_counted_reason": submission.not_counted_reason,
+            }
+        ),
+        "feedback_form": FeedbackEditForm(
+            initial={
+                "description": submission.feedback_description,
+                "learning_point": submission.feedback_learning_point,
+            }
+        ),
+        "note_form": NoteForm(),
+        "action_form": ActionDoneForm(),
+        "reader_form": AssignReaderForm(section=submission.section, submitter=submission.submitter),
+        "settings": selectors.settings_for(section=submission.section),
+    }
+    context.update(forms)
+    return context
+
+
+@roles(Role.CHAMPION)
+def review(request, pk):
+    submission = selectors.submission_get_for_champion(user=request.user, pk=pk)
+    audit_record(action=AuditEvent.Action.VIEW, obj=submission, request=request)
+    return render(request, "submissions/review.html", _review_context(request, submission))
+
+
+def _review_invalid(request, submission, **forms):
+    messages.error(request, "Please check the form below.")
+    return render(
+        request,
+        "submissions/review.html",
+        _review_context(request, submission, **forms),
+        status=400,
+    )
+
+
+@roles(Role.CHAMPION)
+@require_POST
+def review_triage(request, pk):
+    submission = selectors.submission_get_for_champion(user=request.user, pk=pk)
+    form = TriageForm(request.POST)
+    if not form.is_valid():
+        return _review_invalid(request, submission, triage_form=form)
+    try:
+        services.submission_triage(submission=submission, actor=request.user, **form.cleaned_data)
+    except ValidationError as error:
+        for field, errors in error.message_dict.items():
+            form.add_error(field if field in form.fields else None, errors)
+        return _review_invalid(request, submission, triage_form=form)
+    messages.success(request, "Triage saved.")
+    return redirect("submissions:review", pk)
+
+
+@roles(Role.CHAMPION)
+@require_POST
+def review_feedback(request, pk):
+    """Reword held feedback, and send it when asked."""
+    submission = selectors.submission_get_for_champion(user=request.user, pk=pk)
+    form = FeedbackEditForm(request.POST)
+    if not form.is_valid():
+        return _review_invalid(request, submission, feedback_form=form)
+    try:
+        if "send" in request.POST:
+            services.feedback_release(
+                submission=submission, actor=request.user, **form.cleaned_data
+            )
+            messages.success(request, "The feedback was sent to the original reader.")
+        else:
+            services.feedback_edit(submission=submission, actor=request.user, **form.cleaned_data)
+            messages.success(request, "The feedback wording was saved; it has not been sent.")
+    except ValidationError as error:
+        for message in _error_messages(error):
+            messages.error(request, message)
+    return redirect("submissions:review", pk)
+
+
+@roles(Role.CHAMPION)
+@require_POST
+def review_reader(request, pk):
+    submission = selectors.submission_get_for_champion(user=request.user, pk=pk)
+    form = AssignReaderForm(
+        request.POST, section=submission.section, submitter=submission.submitter
+    )
+    if not form.is_valid():
+        return _review_invalid(request, submission, reader_form=form)
+    try:
+        services.reader_assign(
+            submission=submission,
+            actor=request.user,
+            reader=form.cleaned_data["reader_user"],
+            reader_email=form.cleaned_data["reader_email"],
+        )
+    except ValidationError as error:
+        for message in _error_messages(error):
+            messages.error(request, message)
+    else:
+        messages.success(request, "The original reader was recorded.")
+    return redirect("submissions:review", pk)
+
+
+@roles(Role.CHAMPION)
+@require_POST
+def review_note(request, pk):
+    submission = selectors.submission_get_for_champion(user=request.user, pk=pk)
+    form = NoteForm(request.POST)
+    if not form.is_valid():
+        return _review_invalid(request, submission, note_form=form)
+    services.note_add(submission=submission, actor=request.user, text=form.cleaned_data["text"])
+    messages.success(request, "Note added.")
+    return redirect("submissions:review", pk)
+
+
+@roles(Role.CHAMPION)
+@require_POST
+def review_action_done(request, pk, action_pk):
+    submission = selectors.submission_get_for_champion(user=request.user, pk=pk)
+    return _action_done(request, submission, action_pk, "submissions:review")
+
+
+@roles(Role.CHAMPION)
+@require_POST
+def review_route(request, pk):
+    submission = selectors.submission_get_for_champion(user=request.user, pk=pk)
+    services.submission_route_to_quality(
+        submission=submission, actor=request.user, note=request.POST.get("note", "")
+    )
+    messages.success(request, "Routed to the quality team.")
+    return redirect("submissions:review", pk)
+
+
+@roles(Role.CHAMPION)
+@require_POST
+def review_close(request, pk):
+    submission = selectors.submission_get_for_champion(user=request.user, pk=pk)
+    try:
+        if "reopen" in request.POST:
+            services.submission_reopen(submission=submission, actor=request.user)
+            messages.success(request, "Submission reopened.")
+        else:
+            services.submission_close(submission=submission, actor=request.user)
+            messages.success(request, "Submission closed.")
+    except ValidationError as error:
+        for message in _error_messages(error):
+            messages.error(request, message)
+    return redirect("submissions:review", pk)
+
+
+@roles(Role.CHAMPION)
+def section_settings(request):
+    sections = list(selectors.sections_for_champion(user=request.user))
+    chosen = request.GET.get("section", "")
+    section = next((s for s in sections if str(s.pk) == chosen), sections[0] if sections else None)
+    if section is None:
+        raise Http404
+    config = selectors.settings_for(section=section)
+    form = SettingsForm(request.POST or None, instance=config)
+    if request.method == "POST" and form.is_valid():
+        services.section_settings_update(
+            section=section,
+            actor=request.user,
+            request=request,
+            **{name: form.cleaned_data[name] for name in SettingsForm.Meta.fields},
+        )
+        messages.success(request, f"Settings for {section.name} saved.")
+        return redirect(f"{request.path}?section={section.pk}")
+    return render(
+        request,
+        "submissions/settings.html",
+        {"form": form, "section": section, "sections": sections},
+    )

@@ -1,0 +1,174 @@
+"""Submitting a case (the browser form and the PACS launch URL) and my submissions."""
+
+from django.contrib import messages
+from django.contrib.auth.views import redirect_to_login
+from django.core.exceptions import PermissionDenied, ValidationError
+from django.core.paginator import Paginator
+from django.http import Http404
+from django.shortcuts import redirect, render
+from django.views.decorators.http import require_POST
+
+from peerlearning.access import public, roles, roles_access
+from peerlearning.lib.audit import audit_record
+from peerlearning.models import AuditEvent, Role, User
+from submissions import selectors, services
+from submissions.forms import (
+    ReaderKind,
+    ReplyForm,
+    SubmissionForm,
+    reader_label,
+)
+from submissions.models import Submission
+from submissions.views._shared import _reply
+
+SUBMITTERS = (Role.RADIOLOGIST, Role.TRAINEE)
+SUBMITTER_ACCESS = roles_access(*SUBMITTERS)
+PREFILL_SESSION_KEY = "submissions:prefill"
+# PACS launch parameters -> form fields.
+LAUNCH_PARAMS = {"accession": "accession_number", "reader": "reader"}
+LIVE_FIELDS = {
+    "accession_number",
+    "reason",
+    "reason_detail",
+    "description",
+    "reader_kind",
+    "reader",
+    "required_actions",
+    "action_other",
+    "attestation",
+}
+
+
+# Submitting ----------------------------------------------------------------------------
+
+
+# Declared public on purpose, and checked below: a PACS launch URL carries the accession
+# number in its query string, which must leave the address bar (and never travel on into a
+# sign-in URL's `next`) before anything else happens. So the launch values move into the
+# session first; only then does the usual rule apply (sign in, then radiologists and trainees).
+@public
+def submit(request):
+    if any(param in request.GET for param in LAUNCH_PARAMS):
+        request.session[PREFILL_SESSION_KEY] = {
+            field: request.GET.get(param, "").strip()[:254]
+            for param, field in LAUNCH_PARAMS.items()
+            if request.GET.get(param, "").strip()
+        }
+        return redirect("submissions:submit")
+    if not request.user.is_authenticated:
+        return redirect_to_login(request.path)
+    if not SUBMITTER_ACCESS.allows(request.user):
+        raise PermissionDenied
+
+    if request.method == "POST":
+        form = SubmissionForm(request.POST, user=request.user)
+        if form.is_valid():
+            try:
+                submission = services.submission_create(
+                    submitter=request.user, request=request, **form.service_kwargs()
+                )
+            except ValidationError as error:
+                for field, errors in error.message_dict.items():
+                    form.add_error(field if field in form.fields else None, errors)
+            else:
+                request.session.pop(PREFILL_SESSION_KEY, None)
+                messages.success(request, _submitted_message(submission))
+                return redirect("submissions:mine-detail", submission.pk)
+    else:
+        form = SubmissionForm(user=request.user, initial=_prefill(request))
+    return render(request, "submissions/submit.html", {"form": form})
+
+
+def _prefill(request) -> dict:
+    prefill = dict(request.session.get(PREFILL_SESSION_KEY) or {})
+    if prefill.get("accession_number"):
+        prefill["accession_number"] = prefill["accession_number"].upper()
+    if prefill.get("reader"):
+        prefill["reader_kind"] = ReaderKind.ROSTER
+        known = User.objects.filter(email__iexact=prefill["reader"]).first()
+        if known is not None:
+            prefill["reader"] = reader_label(known)
+    return prefill
+
+
+def _submitted_message(submission: Submission) -> str:
+    if submission.status == Submission.Status.FEEDBACK_SENT:
+        return "Thank you. The original reader has been sent your feedback, without your name."
+    if submission.status == Submission.Status.AWAITING_REVIEW:
+        return "Thank you. A champion will review the feedback before it goes to the reader."
+    return "Thank you. Your submission is with the section's champion."
+
+
+@roles(*SUBMITTERS)
+@require_POST
+def submit_validate(request):
+    """Inline validation: the form as typed so far, answered with one field's fragment."""
+    name = request.GET.get("field", "")
+    if name not in LIVE_FIELDS:
+        raise Http404
+    form = SubmissionForm(request.POST, user=request.user)
+    form.is_valid()
+    return render(
+        request,
+        "submissions/submit.html#live-field",
+        {"form": form, "field": form[name], "live": True},
+    )
+
+
+@roles(*SUBMITTERS, Role.CHAMPION)
+def reader_search(request):
+    """Type-ahead for the original reader: <option>s from the chosen section's roster."""
+    sections = selectors.sections_for_submitter(user=request.user) | (
+        selectors.sections_for_champion(user=request.user)
+    )
+    section = sections.filter(pk=request.GET.get("section") or 0).first() or sections.first()
+    people = (
+        selectors.section_roster(section=section, query=request.GET.get("reader", "")[:100])
+        if section
+        else []
+    )
+    return render(
+        request,
+        "submissions/submit.html#reader-options",
+        {"options": [reader_label(person) for person in people if person != request.user]},
+    )
+
+
+# My submissions ----------------------------------------------------------------------------
+
+
+@roles(*SUBMITTERS)
+def mine(request):
+    page = Paginator(selectors.submissions_of_submitter(user=request.user), 25).get_page(
+        request.GET.get("page")
+    )
+    return render(
+        request,
+        "submissions/mine.html",
+        {"page_obj": page, "progress": selectors.month_progress(user=request.user)},
+    )
+
+
+@roles(*SUBMITTERS)
+def mine_detail(request, pk):
+    submission = selectors.submission_get_for_submitter(user=request.user, pk=pk)
+    audit_record(action=AuditEvent.Action.VIEW, obj=submission, request=request)
+    actions = list(submission.actions.all())
+    return render(
+        request,
+        "submissions/mine_detail.html",
+        {
+            "submission": submission,
+            "actions": actions,
+            "escalated": any(a.escalated_at and not a.is_done for a in actions),
+            "thread": selectors.thread_for(submission=submission),
+            "reply_form": ReplyForm(),
+        },
+    )
+
+
+@roles(*SUBMITTERS)
+@require_POST
+def mine_reply(request, pk):
+    submission = selectors.submission_get_for_submitter(user=request.user, pk=pk)
+    return _reply(request, submission, "submissions:mine-detail")

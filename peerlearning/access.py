@@ -98,6 +98,7 @@ def user_sections_with_role(user, *wanted: str) -> list[int]:
     return list(
         Membership.objects.current()
         .filter(user=user, role__in=wanted)
+        .order_by()
         .values_list("section_id", flat=True)
         .distinct()
     )

@@ -37,13 +37,16 @@ def register(link: NavLink, *, before: str | None = None) -> None:
 
 
 def nav_items_for(request) -> list[NavItem]:
-    items = []
+    links = []
     for link in NAV_LINKS:
         if not link.access.allows(request.user):
             continue
         try:
-            url = reverse(link.url_name)
+            links.append((link.label, reverse(link.url_name)))
         except NoReverseMatch:
             continue
-        items.append(NavItem(link.label, url, request.path.startswith(url)))
-    return items
+    # Only the longest link that starts the current path is active (/conferences/actions/
+    # lights "Improvement actions", not "Conferences" too).
+    matching = [url for _, url in links if request.path.startswith(url)]
+    active = max(matching, key=len, default=None)
+    return [NavItem(label, url, url == active) for label, url in links]

@@ -47,13 +47,23 @@ def email_enqueue(
     context: dict | None = None,
     body_text: str = "",
     body_html: str = "",
+    attachments: list[dict] | None = None,
 ) -> tuple[OutboundEmail, bool]:
-    """Owe one e-mail under `key`; returns (email, created). Call inside the causing transaction."""
+    """Owe one e-mail under `key`; returns (email, created). Call inside the causing transaction.
+
+    `attachments` are `{"filename", "path", "mimetype"}` dicts naming files in default storage.
+    """
     if template:
         body_text, body_html = render_email(template, context or {})
     email, created = OutboundEmail.objects.get_or_create(
         key=key,
-        defaults={"to": to, "subject": subject, "body_text": body_text, "body_html": body_html},
+        defaults={
+            "to": to,
+            "subject": subject,
+            "body_text": body_text,
+            "body_html": body_html,
+            "attachments": attachments or [],
+        },
     )
     if created:
         transaction.on_commit(lambda: _queue_delivery(email.pk))

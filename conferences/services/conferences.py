@@ -1,0 +1,260 @@
+"""Scheduling conferences, and the invitations, updates and reminders their members get."""
+
+import datetime
+from collections.abc import Iterable
+from decimal import Decimal
+
+from django.core.exceptions import ValidationError
+from django.core.files.base import ContentFile
+from django.core.files.storage import default_storage
+from django.db import IntegrityError, transaction
+from django.db.models import Q
+from django.utils import timezone
+
+from conferences.ics import conference_ics
+from conferences.models import Conference, new_check_in_code
+from peerlearning.lib.audit import audit_record
+from peerlearning.lib.emails import email_enqueue
+from peerlearning.models import AuditEvent, Membership, OutboundEmail, Section, User
+
+# A change to any of these moves the event in people's calendars: they get an update.
+CALENDAR_FIELDS = ("title", "starts_at", "ends_at", "location", "virtual_url")
+EDITABLE_FIELDS = (
+    *CALENDAR_FIELDS,
+    "recording_url",
+    "cme_hours",
+    "status",
+    "learning_points",
+)
+REMINDER_WINDOW = (datetime.timedelta(hours=20), datetime.timedelta(hours=28))
+
+
+def section_invitees(section: Section, extra: Iterable[User] = ()) -> list[User]:
+    """Everyone with a current role in the section (each once), plus the presenters."""
+    member_ids = (
+        Membership.objects.current().filter(section=section).values_list("user_id", flat=True)
+    )
+    people = {
+        user.pk: user
+        for user in User.objects.filter(Q(pk__in=member_ids) | Q(pk__in=[u.pk for u in extra]))
+        .filter(is_active=True)
+        .only("id", "email", "first_name", "last_name")
+    }
+    return sorted(people.values(), key=lambda u: u.email)
+
+
+def _ics_store(*, conference: Conference, user: User, method: str, stamp) -> str:
+    """Write one invitee's calendar file to the default storage; return its path."""
+    name = f"conferences/ics/{conference.pk}/{conference.sequence}-{method.lower()}-{user.pk}.ics"
+    text = conference_ics(
+        conference=conference,
+        attendee_email=user.email,
+        attendee_name=user.get_full_name(),
+        method=method,
+        stamp=stamp,
+    )
+    if default_storage.exists(name):
+        default_storage.delete(name)  # a retried transaction writes the same file again
+    return default_storage.save(name, ContentFile(text.encode("utf-8")))
+
+
+def _notify(
+    *,
+    conference: Conference,
+    people: list[User],
+    purpose: str,
+    subject: str,
+    template: str,
+    method: str | None,
+) -> int:
+    """Owe each person one e-mail for this purpose, with their .ics when `method` is set."""
+    keys = {user.pk: f"conference:{conference.pk}:{purpose}:{user.pk}" for user in people}
+    already = set(OutboundEmail.objects.filter(key__in=keys.values()).values_list("key", flat=True))
+    stamp = timezone.now()
+    created = 0
+    for user in people:
+        if keys[user.pk] in already:
+            continue
+        attachments = []
+        if method:
+            path = _ics_store(conference=conference, user=user, method=method, stamp=stamp)
+            attachments = [
+                {"filename": "conference.ics", "path": path, "mimetype": "text/calendar"}
+            ]
+        _, was_created = email_enqueue(
+            key=keys[user.pk],
+            to=user.email,
+            subject=subject,
+            template=template,
+            context={"conference": conference, "recipient": user},
+            attachments=attachments,
+        )
+        created += was_created
+    return created
+
+
+def _subject_when(conference: Conference) -> str:
+    return timezone.localtime(conference.starts_at).strftime("%a %d %b %Y, %H:%M")
+
+
+def invitations_send(*, conference: Conference) -> int:
+    return _notify(
+        conference=conference,
+        people=section_invitees(conference.section, conference.presenters.all()),
+        purpose="invitation",
+        subject=f"Conference invitation: {conference.title}, {_subject_when(conference)}",
+        template="conference_invitation",
+        method="REQUEST",
+    )
+
+
+def _check_times(starts_at: datetime.datetime, ends_at: datetime.datetime) -> None:
+    if ends_at <= starts_at:
+        raise ValidationError({"ends_at": "The conference must end after it starts."})
+    if ends_at - starts_at > datetime.timedelta(hours=12):
+        raise ValidationError({"ends_at": "A conference lasts at most 12 hours."})
+
+
+@transaction.atomic
+def conference_create(
+    *,
+    section: Section,
+    title: str,
+    starts_at: datetime.datetime,
+    ends_at: datetime.datetime,
+    actor: User | None,
+    location: str = "",
+    virtual_url: str = "",
+    recording_url: str = "",
+    cme_hours: Decimal = Decimal("0"),
+    presenters: Iterable[User] = (),
+    learning_points: str = "",
+) -> Conference:
+    """Schedule a conference; members get an invitation with a calendar file if it is ahead."""
+    _check_times(starts_at, ends_at)
+    if not location and not virtual_url:
+        raise ValidationError("Give a place, a virtual meeting link, or both.")
+    conference = None
+    for _ in range(5):
+        try:
+            with transaction.atomic():
+                conference = Conference.objects.create(
+                    section=section,
+                    title=title,
+                    starts_at=starts_at,
+                    ends_at=ends_at,
+                    location=location,
+                    virtual_url=virtual_url,
+                    recording_url=recording_url,
+                    cme_hours=cme_hours,
+                    learning_points=learning_points,
+                    check_in_code=new_check_in_code(),
+                    created_by=actor,
+                )
+            break
+        except IntegrityError:
+            continue  # the one-in-millions clash of check-in codes: draw again
+    if conference is None:
+        raise RuntimeError("Could not draw a free check-in code.")
+    conference.presenters.set(presenters)
+    audit_record(action=AuditEvent.Action.CREATE, actor=actor, obj=conference)
+    if conference.starts_at > timezone.now():
+        invitations_send(conference=conference)
+    return conference
+
+
+@transaction.atomic
+def conference_update(
+    *,
+    conference: Conference,
+    actor: User | None,
+    presenters: Iterable[User] | None = None,
+    **values,
+) -> Conference:
+    """Change a conference; a new time or place is sent as an update, a cancellation as one."""
+    unknown = set(values) - set(EDITABLE_FIELDS)
+    if unknown:
+        raise TypeError(f"Not editable: {', '.join(sorted(unknown))}")
+    conference = Conference.objects.select_for_update().get(pk=conference.pk)
+    before = {name: getattr(conference, name) for name in EDITABLE_FIELDS}
+    for name, value in values.items():
+        setattr(conference, name, value)
+    _check_times(conference.starts_at, conference.ends_at)
+    if not conference.location and not conference.virtual_url:
+        raise ValidationError("Give a place, a virtual meeting link, or both.")
+    changed = [name for name in EDITABLE_FIELDS if getattr(conference, name) != before[name]]
+    presenters_changed = False
+    if presenters is not None:
+        new_ids = {u.pk for u in presenters}
+        presenters_changed = new_ids != set(conference.presenters.values_list("pk", flat=True))
+    if not changed and not presenters_changed:
+        return conference
+
+    upcoming = conference.starts_at > timezone.now()
+    cancelled_now = (
+        "status" in changed
+        and conference.status == Conference.Status.CANCELLED
+        and before["status"] != Conference.Status.CANCELLED
+    )
+    moved = any(name in changed for name in CALENDAR_FIELDS)
+    if (moved or cancelled_now) and upcoming:
+        conference.sequence += 1
+    conference.updated_at = timezone.now()
+    conference.save()
+    if presenters_changed:
+        conference.presenters.set(presenters)
+    audit_record(
+        action=AuditEvent.Action.UPDATE,
+        actor=actor,
+        obj=conference,
+        detail={"fields": sorted(changed + (["presenters"] if presenters_changed else []))},
+    )
+
+    if not upcoming:
+        return conference
+    people = section_invitees(conference.section, conference.presenters.all())
+    if cancelled_now:
+        _notify(
+            conference=conference,
+            people=people,
+            purpose="cancel",
+            subject=f"Cancelled: {conference.title}, {_subject_when(conference)}",
+            template="conference_cancelled",
+            method="CANCEL",
+        )
+    elif moved and conference.status == Conference.Status.SCHEDULED:
+        _notify(
+            conference=conference,
+            people=people,
+            purpose=f"update:{conference.sequence}",
+            subject=f"Conference changed: {conference.title}, {_subject_when(conference)}",
+            template="conference_update",
+            method="REQUEST",
+        )
+    return conference
+
+
+def conference_reminders_enqueue(*, now: datetime.datetime | None = None) -> int:
+    """The day-before reminder: one per member for conferences starting in 20 to 28 hours.
+
+    Run hourly; the window is wider than an hour so a missed run is caught by the next,
+    and the outbox key (which includes the start time) makes every later run a no-op.
+    """
+    now = now or timezone.now()
+    conferences = Conference.objects.filter(
+        status=Conference.Status.SCHEDULED,
+        starts_at__gte=now + REMINDER_WINDOW[0],
+        starts_at__lte=now + REMINDER_WINDOW[1],
+    ).select_related("section")
+    created = 0
+    for conference in conferences:
+        with transaction.atomic():
+            created += _notify(
+                conference=conference,
+                people=section_invitees(conference.section, conference.presenters.all()),
+                purpose=f"reminder:{conference.starts_at:%Y%m%d%H%M}",
+                subject=f"Tomorrow: {conference.title}, {_subject_when(conference)}",
+                template="conference_reminder",
+                method=None,
+            )
+    return created

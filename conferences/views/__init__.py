@@ -1,0 +1,1 @@
+"""Page views, split by topic: conferences, attendance, improvement actions."""

@@ -41,7 +41,12 @@ PANELS = {
     Role.CHAMPION: (
         "PL champion",
         "Triage submissions, follow clinical actions to closure and prepare conferences.",
-        [("Submission queue", "submissions:queue"), ("Conferences", "conferences:list")],
+        [
+            ("Submission queue", "submissions:queue"),
+            ("Conferences", "conferences:list"),
+            ("Monitoring", "reporting:monitoring"),
+            ("Improvement actions", "conferences:actions"),
+        ],
     ),
     Role.ADMIN_ASSISTANT: (
         "Admin assistant",
@@ -51,7 +56,13 @@ PANELS = {
     Role.LEADER: (
         "Department leader",
         "Participation at a glance, the ACR annual report and OPPE data.",
-        [("Program dashboard", "reporting:leader"), ("Reports", "reporting:reports")],
+        [
+            ("Program dashboard", "reporting:leader"),
+            ("Reports", "reporting:reports"),
+            ("Monitoring", "reporting:monitoring"),
+            ("OPPE data", "reporting:oppe-home"),
+            ("Peer evaluation cycles", "reporting:evaluation-cycles"),
+        ],
     ),
     Role.QUALITY: (
         "Quality team",

@@ -439,8 +439,8 @@ class SettingsForm(forms.ModelForm):
     counted_reasons = forms.MultipleChoiceField(
         label="Reasons that count toward the monthly target",
         choices=Reason.choices,
-        required=False,
         widget=forms.CheckboxSelectMultiple,
+        error_messages={"required": "Tick at least one reason, or nothing would count."},
     )
 
     class Meta:

@@ -342,8 +342,10 @@ class MonthProgress:
 
 
 def monthly_target_for(*, user: User, month: datetime.date) -> int | None:
-    """The person's submission target for a month. Hook for issue 5: reporting replaces this."""
-    return None
+    """The person's submission target for a month, from the sections' target policies."""
+    from reporting.targets import submission_target_for  # reporting builds on submissions
+
+    return submission_target_for(user=user, month=month)
 
 
 def month_progress(*, user: User, today: datetime.date | None = None) -> MonthProgress:

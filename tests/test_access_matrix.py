@@ -102,6 +102,65 @@ ACCESS: dict[str, frozenset[str]] = {
     "submissions:summary": LEADER,
     "api:submission-list": SIGNED_IN,
     "api:submission-detail": SIGNED_IN,
+    # OPPE data sources (reporting): leaders and site admins enter and read; radiologists
+    # read their own and fill in the peer evaluations they are asked for.
+    **dict.fromkeys(
+        [
+            "reporting:oppe-home",
+            "reporting:oppe-radiologist",
+            "reporting:oppe-credentials",
+            "reporting:oppe-credential-create",
+            "reporting:oppe-credential-edit",
+            "reporting:oppe-credential-delete",
+            "reporting:oppe-fppe",
+            "reporting:oppe-fppe-create",
+            "reporting:oppe-fppe-edit",
+            "reporting:oppe-fppe-delete",
+            "reporting:oppe-policy",
+            "reporting:evaluation-cycles",
+            "reporting:evaluation-cycle-create",
+            "reporting:evaluation-cycle",
+            "reporting:evaluation-cycle-random",
+            "reporting:evaluation-cycle-close",
+            "reporting:evaluation-assign",
+            "reporting:evaluation-summary",
+        ],
+        frozenset({"leader", "site_admin"}),
+    ),
+    **dict.fromkeys(
+        [
+            "reporting:oppe-mine",
+            "reporting:evaluations-todo",
+            "reporting:evaluation-mine",
+            "reporting:evaluation-form",
+        ],
+        frozenset({"radiologist", "champion"}),  # the champion persona is a radiologist too
+    ),
+    # Targets and monitoring (reporting): assistants, champions and leaders of a section;
+    # reminders are sent by assistants and champions, exemptions entered by assistants and
+    # leaders, policies set by champions and leaders. Sections are checked in the selectors.
+    **dict.fromkeys(
+        [
+            "reporting:monitoring",
+            "reporting:monitoring-year",
+            "reporting:monitoring-person",
+            "reporting:monitoring-export",
+            "reporting:targets",
+        ],
+        frozenset({"admin_assistant", "champion", "leader"}),
+    ),
+    **dict.fromkeys(
+        [
+            "reporting:reminders-preview",
+            "reporting:reminders-send",
+            "reporting:reminders-test",
+            "reporting:targets-reminders",
+        ],
+        frozenset({"admin_assistant", "champion"}),
+    ),
+    "reporting:targets-policy": frozenset({"champion", "leader"}),
+    "reporting:targets-exemption-add": frozenset({"admin_assistant", "leader"}),
+    "reporting:targets-exemption-delete": frozenset({"admin_assistant", "leader"}),
 }
 
 SAMPLE_VALUES = {

@@ -4,10 +4,14 @@ import os
 import shutil
 
 import pytest
+from playwright.sync_api import expect
 
 from peerlearning.testing import make_department
 
 CHROMIUM = os.environ.get("CHROMIUM_PATH", "/usr/bin/chromium")
+# Generous: a loaded 2-core CI machine renders slowly; a real failure still fails.
+E2E_TIMEOUT_MS = int(os.environ.get("E2E_TIMEOUT_MS", "30000"))
+expect.set_options(timeout=E2E_TIMEOUT_MS)
 CHROMIUM_ARGS = [
     "--no-sandbox",
     "--disable-gpu",
@@ -54,7 +58,7 @@ def need_service_session():
 def page(browser):
     context = browser.new_context(viewport={"width": 1280, "height": 900})
     page = context.new_page()
-    page.set_default_timeout(10_000)
+    page.set_default_timeout(E2E_TIMEOUT_MS)
     yield page
     context.close()
 

@@ -1,0 +1,373 @@
+"""The verifier: an independent check that nothing identifying is left.
+
+It shares no logic with the de-identifier on purpose (a bug there must not hide itself
+here): it gathers the case's identifiers from the original headers with its own code, then
+re-reads every element of the output (every nested item, the file meta, the preamble,
+private blocks, binary values) and any scrubbed text, and reports each identifier it finds
+by kind and place. A finding never carries the identifying value itself.
+"""
+
+from __future__ import annotations
+
+import io
+import os
+import re
+from collections.abc import Iterable, Iterator
+from dataclasses import dataclass, field
+from functools import lru_cache
+from pathlib import Path
+from typing import NamedTuple
+
+from pydicom import dcmread
+from pydicom.datadict import dictionary_VR, keyword_for_tag
+from pydicom.dataelem import DataElement, RawDataElement
+from pydicom.dataset import Dataset
+from pydicom.multival import MultiValue
+from pydicom.tag import BaseTag
+
+from .wordlists import COMMON_WORDS
+
+DEFAULT_ALLOWED_PERSON_NAMES = frozenset({"ANONYMIZED"})
+
+_PATIENT_NAME_KEYWORDS = {
+    "PatientName",
+    "OtherPatientNames",
+    "PatientBirthName",
+    "PatientMotherBirthName",
+}
+_ID_KINDS = {
+    "PatientID": "patient-id",
+    "OtherPatientIDs": "patient-id",
+    "AccessionNumber": "accession",
+    "StudyID": "other-id",
+    "AdmissionID": "other-id",
+    "ServiceEpisodeID": "other-id",
+    "RequestedProcedureID": "other-id",
+    "PerformedProcedureStepID": "other-id",
+    "ScheduledProcedureStepID": "other-id",
+    "FillerOrderNumberImagingServiceRequest": "other-id",
+    "PlacerOrderNumberImagingServiceRequest": "other-id",
+    "MedicalRecordLocator": "other-id",
+    "ClinicalTrialSubjectID": "other-id",
+}
+_PLACE_KINDS = {
+    "InstitutionName": "institution",
+    "InstitutionAddress": "institution",
+    "PatientAddress": "address",
+    "ReferringPhysicianAddress": "address",
+    "PersonAddress": "address",
+}
+_PHONE_KEYWORDS = {
+    "PatientTelephoneNumbers",
+    "ReferringPhysicianTelephoneNumbers",
+    "PersonTelephoneNumbers",
+}
+_TITLE_BEFORE = re.compile(r"(?i)\b(?:dr|mr|mrs|ms|mx|miss|prof|doctor)\.?\s*$")
+_NUMBER_VRS = {"IS", "DS", "FL", "FD", "SL", "SS", "UL", "US", "SV", "UV", "AT", "UI"}
+_BINARY_VRS = {"OB", "OW", "OD", "OF", "OL", "OV", "UN"}
+_PIXEL_TAGS = {0x7FE00010, 0x7FE00008, 0x7FE00009}
+_NOT_A_NAME = {"dr", "mr", "mrs", "ms", "md", "phd", "jr", "sr", "ii", "iii"}
+
+
+@dataclass(frozen=True)
+class Finding:
+    kind: str
+    where: str
+
+    def as_dict(self) -> dict:
+        return {"kind": self.kind, "where": self.where}
+
+
+def _strings(elem: DataElement) -> list[str]:
+    value = elem.value
+    if not value:
+        return []
+    if isinstance(value, (bytes, bytearray)):
+        return [bytes(value).decode("latin-1")]
+    if isinstance(value, (list, MultiValue)):
+        return [str(v) for v in value if v is not None]
+    return [str(value)]
+
+
+def _name_parts(value: str) -> set[str]:
+    parts = set()
+    for word in re.split(r"[\^=\s,.;/()'\"-]+", value):
+        if len(word) >= 2 and word.isalpha() and word.lower() not in _NOT_A_NAME:
+            # Capitals can spell a name differently ("Größe", "GRÖSSE"): look for both.
+            parts |= {word.lower(), word.upper().lower()}
+    return parts
+
+
+@lru_cache(maxsize=8192)
+def _entry(tag: int) -> tuple[str, str]:
+    try:
+        return keyword_for_tag(tag), dictionary_VR(tag)
+    except KeyError:
+        return "", "UN"
+
+
+class _Seen(NamedTuple):
+    """One element met on the walk, with the dataset (or item) that holds it."""
+
+    path: str
+    tag: BaseTag
+    vr: str
+    keyword: str
+    ds: Dataset
+
+    def strings(self) -> list[str]:
+        raw = self.ds.get_item(self.tag)
+        if isinstance(raw, RawDataElement) and isinstance(raw.value, bytes):
+            data = raw.value
+            if self.vr in _BINARY_VRS:
+                return [data.decode("latin-1")]
+            if data.isascii() and b"\x1b" not in data:
+                # Plain ASCII needs no character-set handling: read it directly.
+                text = data.decode("ascii")
+                return [text] if self.vr in ("ST", "LT", "UT", "UR") else text.split("\\")
+        return _strings(self.ds[self.tag])
+
+
+def _walk(ds: Dataset, prefix: str = "") -> Iterator[_Seen]:
+    for tag in list(ds.keys()):
+        raw = ds.get_item(tag)
+        keyword, dictionary_vr = _entry(tag)
+        vr = raw.VR if raw.VR and raw.VR != "UN" else dictionary_vr
+        path = prefix + (keyword or f"({tag.group:04X},{tag.element:04X})")
+        yield _Seen(path, tag, vr, keyword, ds)
+        if vr == "SQ":
+            for index, item in enumerate(ds[tag].value or []):
+                yield from _walk(item, f"{path}[{index}].")
+
+
+def _is_class_uid(keyword: str) -> bool:
+    return keyword.endswith("ClassUID") or keyword in {
+        "TransferSyntaxUID",
+        "CodingSchemeUID",
+        "ContextUID",
+        "MappingResourceUID",
+        "ContextGroupExtensionCreatorUID",
+        "PrivateInformationCreatorUID",
+        "ReferencedTransferSyntaxUIDInFile",
+    }
+
+
+@dataclass
+class CaseIdentifiers:
+    """The identifiers known for a case: its original headers plus a roster of names."""
+
+    names: dict[str, str] = field(default_factory=dict)  # lower-case part -> kind
+    ids: dict[str, str] = field(default_factory=dict)  # lower-case id -> kind
+    places: dict[str, str] = field(default_factory=dict)  # lower-case phrase -> kind
+    phones: set[str] = field(default_factory=set)  # digits only
+    birth_dates: set[str] = field(default_factory=set)  # YYYYMMDD
+    instance_uids: set[str] = field(default_factory=set)
+    _pattern: re.Pattern[str] | None = field(default=None, repr=False)
+
+    @classmethod
+    def from_datasets(
+        cls, datasets: Iterable[Dataset], *, roster: Iterable[str] = ()
+    ) -> CaseIdentifiers:
+        found = cls()
+        for ds in datasets:
+            found.add_dataset(ds)
+        found.add_roster(roster)
+        return found
+
+    def add_roster(self, roster: Iterable[str]) -> None:
+        for name in roster:
+            for part in _name_parts(name):
+                self.names.setdefault(part, "roster-name")
+        self._pattern = None
+
+    def add_dataset(self, ds: Dataset) -> None:
+        meta = getattr(ds, "file_meta", None)
+        elements = list(_walk(ds)) + (list(_walk(meta)) if meta is not None else [])
+        for elem in elements:
+            keyword = elem.keyword
+            if elem.vr == "PN":
+                kind = "patient-name" if keyword in _PATIENT_NAME_KEYWORDS else "person-name"
+                for value in elem.strings():
+                    for part in _name_parts(value):
+                        if self.names.get(part) != "patient-name":
+                            self.names[part] = kind
+            elif keyword in _ID_KINDS:
+                for value in elem.strings():
+                    value = value.strip()
+                    if len(value) >= 4:
+                        self.ids.setdefault(value.lower(), _ID_KINDS[keyword])
+            elif keyword in _PLACE_KINDS:
+                for value in elem.strings():
+                    value = " ".join(value.split())
+                    if len(value) >= 3:
+                        self.places.setdefault(value.lower(), _PLACE_KINDS[keyword])
+            elif keyword in _PHONE_KEYWORDS:
+                for value in elem.strings():
+                    digits = re.sub(r"\D", "", value)
+                    if len(digits) >= 7:
+                        self.phones.add(digits)
+            elif keyword == "PatientBirthDate":
+                self.birth_dates.update(
+                    v.strip()[:8] for v in elem.strings() if len(v.strip()) >= 8
+                )
+            elif elem.vr == "UI" and not _is_class_uid(keyword):
+                self.instance_uids.update(
+                    v.strip() for v in elem.strings() if v and not v.startswith("1.2.840.10008.")
+                )
+        self._pattern = None
+
+    def pattern(self) -> re.Pattern[str] | None:
+        if self._pattern is None:
+            alternatives = []
+            for group, values in (("p", self.places), ("i", self.ids), ("n", self.names)):
+                if values:
+                    escaped = sorted(
+                        (re.escape(v).replace(r"\ ", r"\s+") for v in values), key=len, reverse=True
+                    )
+                    alternatives.append(f"(?P<{group}>{'|'.join(escaped)})")
+            for date in self.birth_dates:
+                y, m, d = date[:4], date[4:6], date[6:8]
+                forms = {
+                    date,
+                    f"{y}-{m}-{d}",
+                    f"{y}/{m}/{d}",
+                    f"{m}/{d}/{y}",
+                    f"{int(m)}/{int(d)}/{y}",
+                    f"{d}.{m}.{y}",
+                    f"{d}/{m}/{y}",
+                }
+                alternatives.append(f"(?P<b{date}>{'|'.join(re.escape(f) for f in forms)})")
+            if not alternatives:
+                return None
+            self._pattern = re.compile(
+                rf"(?<![^\W_])(?:{'|'.join(alternatives)})(?![^\W_])", re.IGNORECASE
+            )
+        return self._pattern
+
+    def kind_of(self, match: re.Match[str]) -> str:
+        group = match.lastgroup or ""
+        found = match.group().lower()
+        if group == "p":
+            return self.places[" ".join(found.split())]
+        if group == "i":
+            return self.ids[found]
+        if group == "n":
+            return self.names[found]
+        return "birth-date"
+
+
+def _name_counts(text: str, match: re.Match[str], ids: CaseIdentifiers) -> bool:
+    """A name that is also a common word counts only where it reads as a name."""
+    word = match.group()
+    if word.lower() not in COMMON_WORDS:
+        return True
+    if text.strip(" ^,.").lower() == word.lower():
+        return True
+    if _TITLE_BEFORE.search(text[: match.start()]):
+        return True
+    neighbours = re.findall(r"[A-Za-z]+", text[max(0, match.start() - 30) : match.start()])[-1:]
+    neighbours += re.findall(r"[A-Za-z]+", text[match.end() : match.end() + 30])[:1]
+    return any(n.lower() in ids.names and n.lower() not in COMMON_WORDS for n in neighbours)
+
+
+def find_in_text(text: str, ids: CaseIdentifiers) -> Iterator[tuple[str, int, int]]:
+    """(kind, start, end) of every known identifier in a piece of text."""
+    pattern = ids.pattern()
+    if pattern is not None and text:
+        for match in pattern.finditer(text):
+            if match.lastgroup == "n" and not _name_counts(text, match, ids):
+                continue
+            yield ids.kind_of(match), match.start(), match.end()
+    if ids.phones and any(ch.isdigit() for ch in text):
+        compact = re.sub(r"[\s\-.()+]", "", text)
+        for phone in ids.phones:
+            if phone in compact:
+                yield "phone", 0, len(text)
+
+
+def verify_text(text: str, ids: CaseIdentifiers) -> list[Finding]:
+    return [Finding(kind, f"text[{start}:{end}]") for kind, start, end in find_in_text(text, ids)]
+
+
+def verify_dataset(
+    ds: Dataset,
+    ids: CaseIdentifiers,
+    *,
+    allowed_person_names: Iterable[str] = DEFAULT_ALLOWED_PERSON_NAMES,
+    allowed_private: Iterable[tuple[str, int, int]] = (),
+) -> list[Finding]:
+    """Every identifier left anywhere in a de-identified dataset, and structural leaks."""
+    allowed_names = set(allowed_person_names)
+    allowed_private = set(allowed_private)
+    findings: list[Finding] = []
+    if str(ds.get("PatientIdentityRemoved", "")).upper() != "YES":
+        findings.append(Finding("identity-flag", "PatientIdentityRemoved"))
+    meta = getattr(ds, "file_meta", None)
+    elements = list(_walk(ds)) + (list(_walk(meta, "FileMeta.")) if meta is not None else [])
+    for elem in elements:
+        findings.extend(_check_element(elem, ids, allowed_names, allowed_private))
+    return findings
+
+
+def _check_element(
+    elem: _Seen,
+    ids: CaseIdentifiers,
+    allowed_names: set[str],
+    allowed_private: set[tuple[str, int, int]],
+) -> Iterator[Finding]:
+    tag, path, vr = elem.tag, elem.path, elem.vr
+    if tag.is_private and not _private_allowed(elem, allowed_private):
+        yield Finding("private-attribute", path)
+    if tag.group & 0xFF00 == 0x6000 and tag.element == 0x3000:
+        yield Finding("overlay-data", path)
+    if tag.group & 0xFF00 == 0x5000:
+        yield Finding("curve-data", path)
+    if elem.keyword == "IconImageSequence":
+        yield Finding("icon-image", path)
+    if vr == "SQ" or tag in _PIXEL_TAGS or (vr in _NUMBER_VRS and vr != "UI"):
+        return
+    values = elem.strings()
+    if vr == "PN" and any(v.strip() and v.strip() not in allowed_names for v in values):
+        yield Finding("person-name-value", path)
+    if vr == "UI":
+        if any(v.strip(" \x00") in ids.instance_uids for v in values):
+            yield Finding("original-uid", path)
+        return
+    if vr in {"DA", "DT"}:
+        if any(v.strip()[:8] in ids.birth_dates for v in values):
+            yield Finding("birth-date", path)
+        return
+    kinds = {kind for value in values for kind, _, _ in find_in_text(value, ids)}
+    for kind in sorted(kinds):
+        yield Finding(kind, path)
+
+
+def _private_allowed(elem: _Seen, allowed: set[tuple[str, int, int]]) -> bool:
+    if not allowed:
+        return False
+    tag, ds = elem.tag, elem.ds
+    if tag.element < 0x0100:
+        return any(
+            creator == str(ds[tag].value).strip() and group == tag.group
+            for creator, group, _ in allowed
+        )
+    creator_elem = ds.get((tag.group, tag.element >> 8))
+    if creator_elem is None:
+        return False
+    creator = str(creator_elem.value).strip()
+    return (creator, tag.group, tag.element & 0xFF) in allowed
+
+
+def verify_file(
+    source: str | os.PathLike[str] | bytes,
+    ids: CaseIdentifiers,
+    **kwargs: Iterable,
+) -> list[Finding]:
+    """Read a written file (path or bytes) back and verify all of it, preamble included."""
+    data = bytes(source) if isinstance(source, (bytes, bytearray)) else Path(source).read_bytes()
+    ds = dcmread(io.BytesIO(data), force=True)
+    findings = verify_dataset(ds, ids, **kwargs)
+    preamble = getattr(ds, "preamble", None) or b""
+    for kind, _, _ in find_in_text(preamble.decode("latin-1"), ids):
+        findings.append(Finding(kind, "preamble"))
+    return findings

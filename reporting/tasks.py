@@ -1,0 +1,44 @@
+"""Thin Celery wrappers around reporting's services."""
+
+from celery import shared_task
+
+from reporting.evaluations import evaluation_reminders_send
+from reporting.oppe_sources import credential_expiry_notices_send
+from reporting.reminders import month_summaries_send, reminders_dispatch_due
+from reporting.tat import tat_import_run
+
+# OPPE data sources ------------------------------------------------------------------------
+
+
+@shared_task
+def import_tat_upload(import_id: int) -> bool:
+    """A TAT file uploaded in the admin: a million rows take minutes, not a web request.
+    The project-wide time limit (30 min) applies; the import claims its row, so a second
+    delivery does nothing."""
+    return tat_import_run(import_id=import_id)
+
+
+@shared_task(time_limit=600, soft_time_limit=540)
+def send_evaluation_reminders() -> int:
+    return evaluation_reminders_send()
+
+
+@shared_task(time_limit=600, soft_time_limit=540)
+def send_credential_expiry_notices() -> int:
+    return credential_expiry_notices_send()
+
+
+# Targets, monitoring and the mid-month reminder --------------------------------------------
+# Services in reporting/reminders.py; each is safe to run twice (outbox keys, run records).
+
+
+@shared_task(time_limit=1800, soft_time_limit=1740)
+def send_due_reminders() -> int:
+    """Hourly: send each section's reminder once its configured day and hour have come."""
+    return sum(outcome.queued for outcome in reminders_dispatch_due())
+
+
+@shared_task(time_limit=1800, soft_time_limit=1740)
+def send_month_summaries() -> int:
+    """On the 1st: last month's figures to each section's champions and assistants."""
+    return month_summaries_send()

@@ -7,6 +7,10 @@ from peerlearning.testing import make_department
 
 REQUIRE_SERVICES = os.environ.get("REQUIRE_SERVICES") == "1"
 
+# The whole run's log output is kept and, at the end, scanned for every accession number the
+# tests used: a hit fails the run (tests/security/phi_log_guard.py).
+pytest_plugins = ["tests.security.phi_log_guard"]
+
 
 def pytest_configure(config):
     from django.conf import settings

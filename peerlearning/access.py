@@ -13,6 +13,7 @@ from dataclasses import dataclass, field
 
 from django.contrib.auth.views import redirect_to_login
 from django.core.exceptions import PermissionDenied
+from rest_framework.authentication import SessionAuthentication
 from rest_framework.permissions import BasePermission
 
 from peerlearning.models import Membership, Role
@@ -148,7 +149,15 @@ class RoleAccessPermission(BasePermission):
         rule = getattr(view, "access", None)
         if not isinstance(rule, Access):
             return False
-        return rule.allows(request.user)
+        if not rule.allows(request.user):
+            return False
+        # A browser session of someone whose role demands MFA counts only once they have it;
+        # a token is the API's own credential (see docs/security.md).
+        if isinstance(request.successful_authenticator, SessionAuthentication):
+            from peerlearning.mfa import mfa_missing
+
+            return not mfa_missing(request.user)
+        return True
 
 
 def require_any_role(user, allowed: Iterable[str]) -> None:

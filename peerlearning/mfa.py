@@ -18,6 +18,13 @@ def mfa_required(user) -> bool:
     return bool(policy.roles_requiring_mfa() & user_roles(user))
 
 
+def mfa_missing(user) -> bool:
+    """True when the site policy demands MFA of this person and they have not set it up."""
+    if not user.is_authenticated or not mfa_required(user):
+        return False
+    return not Authenticator.objects.filter(user=user, type=Authenticator.Type.TOTP).exists()
+
+
 class MfaEnforcementMiddleware:
     def __init__(self, get_response):
         self.get_response = get_response
@@ -30,9 +37,7 @@ class MfaEnforcementMiddleware:
         if not user.is_authenticated or request.path.startswith(MFA_SETUP_PATHS):
             return None
         if hasattr(view_func, "cls"):
-            return None  # API tokens are the API's second factor; see docs/security.md.
-        if not mfa_required(user):
-            return None
-        if Authenticator.objects.filter(user=user, type=Authenticator.Type.TOTP).exists():
+            return None  # RoleAccessPermission applies the same rule after authentication.
+        if not mfa_missing(user):
             return None
         return redirect(f"{reverse('mfa_activate_totp')}?next={request.path}")

@@ -186,6 +186,9 @@ ACCOUNT_PASSWORD_RESET_BY_CODE_ENABLED = False
 ACCOUNT_PREVENT_ENUMERATION = True
 ACCOUNT_EMAIL_UNKNOWN_ACCOUNTS = False
 ACCOUNT_SESSION_REMEMBER = False
+# Behind a reverse proxy, how many proxies append to X-Forwarded-For (1 behind nginx), so
+# per-address sign-in limits and the audit trail see the client, not the proxy.
+ALLAUTH_TRUSTED_PROXY_COUNT = env.int("TRUSTED_PROXY_COUNT", default=0)
 LOGIN_FAILURES_ALLOWED = env.int("LOGIN_FAILURES_ALLOWED", default=5)
 LOGIN_LOCKOUT_MINUTES = env.int("LOGIN_LOCKOUT_MINUTES", default=15)
 ACCOUNT_RATE_LIMITS = {
@@ -319,6 +322,14 @@ REST_FRAMEWORK = {
     ],
     "DEFAULT_PERMISSION_CLASSES": ["peerlearning.access.RoleAccessPermission"],
     "DEFAULT_SCHEMA_CLASS": "drf_spectacular.openapi.AutoSchema",
+    # DRF's three default parsers, JSON made safe against deep nesting; JSON 400s for bodies
+    # over the upload limits (peerlearning/lib/uploads.py).
+    "DEFAULT_PARSER_CLASSES": [
+        "peerlearning.lib.uploads.SafeJSONParser",
+        "rest_framework.parsers.FormParser",
+        "rest_framework.parsers.MultiPartParser",
+    ],
+    "EXCEPTION_HANDLER": "peerlearning.lib.uploads.api_exception_handler",
     "DEFAULT_PAGINATION_CLASS": "rest_framework.pagination.PageNumberPagination",
     "PAGE_SIZE": 50,
     "DEFAULT_THROTTLE_RATES": {"user": "600/min"},
@@ -339,6 +350,29 @@ SPECTACULAR_SETTINGS = {
 
 ANONYMIZER_SECRET = env_secret("ANONYMIZER_SECRET", default=SECRET_KEY)
 
+# --- PACS retrieval over DICOMweb (anonymizer/pacs.py) ------------------------------------
+# Empty PACS_DICOMWEB_URL: retrieval is off and the pages and command say so.
+PACS_DICOMWEB_URL = env.str("PACS_DICOMWEB_URL", default="").strip()
+PACS_USERNAME = env.str("PACS_USERNAME", default="")
+PACS_PASSWORD = env_secret("PACS_PASSWORD", default="")
+PACS_TIMEOUT = env.float("PACS_TIMEOUT", default=30.0)
+PACS_VERIFY_TLS = env.bool("PACS_VERIFY_TLS", default=True)
+PACS_CA_BUNDLE = env.str("PACS_CA_BUNDLE", default="")
+# Where originals wait for de-identification (default: the system's temporary folder).
+PACS_WORK_DIR = env.str("PACS_WORK_DIR", default="")
+if PACS_DICOMWEB_URL:
+    _pacs = urlparse(PACS_DICOMWEB_URL)
+    if _pacs.scheme not in ("http", "https") or not _pacs.hostname:
+        raise ImproperlyConfigured("PACS_DICOMWEB_URL must be an http:// or https:// address.")
+    if _pacs.username or _pacs.password:
+        raise ImproperlyConfigured(
+            "PACS_DICOMWEB_URL must not carry credentials; use PACS_USERNAME and "
+            "PACS_PASSWORD (or PACS_PASSWORD_FILE)."
+        )
+    if PACS_TIMEOUT <= 0:
+        raise ImproperlyConfigured("PACS_TIMEOUT must be a positive number of seconds.")
+# --- end of PACS retrieval ------------------------------------------------------------------
+
 # Security headers. Production values come from the environment; `check --deploy` is clean
 # when DEBUG is off (see docs/deployment.md).
 SECURE_CONTENT_TYPE_NOSNIFF = True
@@ -357,11 +391,45 @@ SESSION_COOKIE_HTTPONLY = True
 SESSION_COOKIE_SAMESITE = "Lax"
 SILENCED_SYSTEM_CHECKS = env.list("SILENCED_SYSTEM_CHECKS", default=[])
 
+# Request log records lose their query strings (a PACS launch URL carries the accession
+# number there), and tracebacks lose PostgreSQL's DETAIL values (a unique key's accession
+# number); peerlearning/lib/security.py. The development server keeps Django's own format.
 LOGGING = {
     "version": 1,
     "disable_existing_loggers": False,
-    "formatters": {"plain": {"format": "%(asctime)s %(levelname)s %(name)s %(message)s"}},
-    "handlers": {"console": {"class": "logging.StreamHandler", "formatter": "plain"}},
+    "filters": {
+        "strip_query_strings": {"()": "peerlearning.lib.security.StripQueryStrings"},
+        "redact_database_details": {"()": "peerlearning.lib.security.RedactDatabaseDetails"},
+    },
+    "formatters": {
+        "plain": {"format": "%(asctime)s %(levelname)s %(name)s %(message)s"},
+        "django.server": {
+            "()": "django.utils.log.ServerFormatter",
+            "format": "[{server_time}] {message}",
+            "style": "{",
+        },
+    },
+    "handlers": {
+        "console": {
+            "class": "logging.StreamHandler",
+            "formatter": "plain",
+            "filters": ["redact_database_details"],
+        },
+        "django.server": {
+            "class": "logging.StreamHandler",
+            "formatter": "django.server",
+            "filters": ["redact_database_details"],
+        },
+    },
     "root": {"handlers": ["console"], "level": env.str("LOG_LEVEL", default="INFO")},
-    "loggers": {"django.request": {"level": "ERROR"}, "weasyprint": {"level": "WARNING"}},
+    "loggers": {
+        "django.request": {"level": "ERROR", "filters": ["strip_query_strings"]},
+        "django.server": {
+            "handlers": ["django.server"],
+            "level": "INFO",
+            "propagate": False,
+            "filters": ["strip_query_strings"],
+        },
+        "weasyprint": {"level": "WARNING"},
+    },
 }

@@ -1,14 +1,16 @@
 """The audit trail: one call records who read or changed what."""
 
+from allauth.core.internal.httpkit import get_client_ip
 from django.http import HttpRequest
 
 from peerlearning.models import AuditEvent
 
 
 def client_address(request: HttpRequest | None) -> str | None:
+    """The client's address, through as many proxies as TRUSTED_PROXY_COUNT says."""
     if request is None:
         return None
-    return request.META.get("REMOTE_ADDR") or None
+    return get_client_ip(request)
 
 
 def audit_record(

@@ -1,4 +1,11 @@
-"""Response headers that Django's SecurityMiddleware does not set."""
+"""Response headers that Django's SecurityMiddleware does not set, and log filters.
+
+Imported by the LOGGING configuration, before the app registry is ready: nothing here may
+import models or DRF at module level.
+"""
+
+import logging
+import re
 
 from django.conf import settings
 
@@ -22,9 +29,11 @@ PERMISSIONS_POLICY = "camera=(), microphone=(), geolocation=(), payment=(), usb=
 class SecurityHeadersMiddleware:
     """A strict Content-Security-Policy and a permissions policy on every response.
 
-    Pages that carry PHI mark themselves `Cache-Control: no-store` with
-    `peerlearning.lib.security.no_store`; signed-in pages get it by default, because any
-    of them may show a patient's accession number.
+    Every response to a signed-in person is `Cache-Control: no-store`, because any page,
+    PDF or export may show a patient's accession number. A view's own Cache-Control (a
+    download helper's `max-age`, say) does not loosen that: it is replaced. Static files
+    are served by WhiteNoise before sign-in is looked at, so they keep their long cache.
+    API calls signed with a token count too: DRF sets `request.user` during the view.
     """
 
     def __init__(self, get_response):
@@ -36,6 +45,62 @@ class SecurityHeadersMiddleware:
         response.headers.setdefault("Content-Security-Policy", self.policy)
         response.headers.setdefault("Permissions-Policy", PERMISSIONS_POLICY)
         user = getattr(request, "user", None)
-        if user is not None and user.is_authenticated and "Cache-Control" not in response.headers:
+        if user is not None and user.is_authenticated:
             response.headers["Cache-Control"] = "no-store"
+            response.headers.pop("Expires", None)
         return response
+
+
+# Logging --------------------------------------------------------------------------------
+
+# "?" up to the end of the URL: a space, a quote, or the end of the text.
+_QUERY = re.compile(r"\?[^\s\"']*")
+
+
+class StripQueryStrings(logging.Filter):
+    """Drop query strings from URLs in request log records.
+
+    A PACS launch URL carries the accession number in its query string
+    (`/submissions/submit/?accession=…`). Django's own `django.request` messages use the
+    path alone, but the development server (`django.server`) logs the whole request line.
+    The record is rewritten in place, so every handler after this filter sees the stripped
+    text.
+    """
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        if isinstance(record.msg, str) and "?" in record.msg and not record.args:
+            record.msg = _QUERY.sub("", record.msg)
+        if record.args:
+            if isinstance(record.args, tuple):
+                record.args = tuple(
+                    _QUERY.sub("", arg) if isinstance(arg, str) else arg for arg in record.args
+                )
+            elif isinstance(record.args, dict):
+                record.args = {
+                    key: _QUERY.sub("", value) if isinstance(value, str) else value
+                    for key, value in record.args.items()
+                }
+        return True
+
+
+# PostgreSQL puts the offending values in an error's DETAIL line ("Key (submitter_id,
+# accession_number)=(7, A123) already exists."), and a traceback prints it.
+_DETAIL = re.compile(r"^(\s*DETAIL:).*$", re.MULTILINE)
+
+
+class RedactDatabaseDetails(logging.Filter):
+    """Keep the values of a database error's DETAIL line out of logged tracebacks.
+
+    Attached to the handlers: the traceback is rendered once here, redacted, and stored as
+    `record.exc_text`, which `logging.Formatter` prints instead of rendering it again.
+    """
+
+    _formatter = logging.Formatter()
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        if record.exc_info and record.exc_info[1] is not None:
+            text = record.exc_text or self._formatter.formatException(record.exc_info)
+            record.exc_text = _DETAIL.sub(r"\1 (values not logged)", text)
+        if isinstance(record.msg, str) and "DETAIL:" in record.msg:
+            record.msg = _DETAIL.sub(r"\1 (values not logged)", record.msg)
+        return True

@@ -197,7 +197,16 @@ def _records(text: str):
         raise _FileError(start, f"cannot be read as CSV ({error}).") from None
 
 
+MAX_HEADER_COLUMNS = 50
+
+
 def _columns(line: int, header: list[str], result: RosterParseResult) -> dict[str, int]:
+    if len(header) > MAX_HEADER_COLUMNS:
+        raise _FileError(
+            line,
+            f"the header has {len(header)} columns; a roster has {len(COLUMNS)} "
+            f"({', '.join(COLUMNS)}). Is this the right file?",
+        )
     columns: dict[str, int] = {}
     for index, cell in enumerate(header):
         name = COLUMN_ALIASES.get(_key(cell), _key(cell))

@@ -545,11 +545,6 @@ def test_a_roster_row_of_a_million_columns_is_refused_by_line(client, department
     assert counts() == before
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="FINDING S5: a header of a million unknown columns gives a million warnings, all "
-    "rendered on the admin preview (peerlearning/roster.py `_columns` does not cap them)",
-)
 def test_a_roster_header_of_a_million_columns_is_refused_with_a_short_page(client, department):
     client.force_login(department.site_admin)
 
@@ -579,15 +574,11 @@ def test_the_roster_command_refuses_a_zip_bomb_without_inflating_it(bomb, tmp_pa
     path = tmp_path / "roster.csv"
     path.write_bytes(bomb)
 
-    with pytest.raises(CommandError, match="not UTF-8"):
+    # Refused before it is read whole: larger than a roster may be (or, if small, not text).
+    with pytest.raises(CommandError, match="not imported; nothing was changed"):
         call_command("import_roster", str(path))
 
 
-@pytest.mark.xfail(
-    run=False,
-    reason="FINDING S6: the import_roster command has no size limit (the admin page has 2 MB): a "
-    "50 MB file is parsed (~15 s) and imported. Not run: it would import a million people",
-)
 def test_the_roster_command_refuses_a_50_megabyte_file(huge_file, db):
     with pytest.raises(CommandError, match="larger than"):
         call_command("import_roster", str(huge_file))

@@ -4,6 +4,8 @@ from pathlib import Path
 
 from django.core.management.base import BaseCommand, CommandError
 
+from peerlearning.admin import ROSTER_MAX_BYTES
+from peerlearning.lib.uploads import UploadRefused, read_limited
 from peerlearning.models import User
 from peerlearning.roster import roster_import, roster_parse
 
@@ -31,9 +33,12 @@ class Command(BaseCommand):
 
     def handle(self, *args, file: Path, sync: bool, dry_run: bool, actor: str | None, **options):
         try:
-            data = file.read_bytes()
+            with file.open("rb") as handle:
+                data = read_limited(handle, max_bytes=ROSTER_MAX_BYTES)
         except OSError as error:
             raise CommandError(f"Cannot read {file}: {error.strerror or error}.") from None
+        except UploadRefused as refusal:
+            raise CommandError(f"{file} was not imported; nothing was changed. {refusal}") from None
         acting = None
         if actor:
             acting = User.objects.filter(email__iexact=actor.strip()).first()

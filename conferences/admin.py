@@ -7,14 +7,17 @@ their lines are read-only: they record what a file said.
 from django.contrib import admin
 
 from conferences.models import (
+    AgendaItem,
     Attendance,
     AttendanceImport,
     AttendanceImportRow,
     AttendeeAlias,
+    CaseUpload,
     Conference,
     ConferenceSettings,
     ImprovementAction,
     ImprovementActionChange,
+    TeachingCase,
 )
 from peerlearning.admin import AuditedAdminMixin
 
@@ -93,3 +96,33 @@ class ImprovementActionAdmin(AuditedAdminMixin, admin.ModelAdmin):
     search_fields = ["title"]
     raw_id_fields = ["conference", "owner", "created_by"]
     inlines = [ImprovementActionChangeInline]
+
+
+# Teaching cases: for repairs (a stuck upload, a draft to delete). Edits of the text belong
+# on the app's pages, where the anonymizer's check runs; here the check fields are read-only.
+# The cases' identifying header values (TeachingCaseIdentity) are deliberately not here.
+
+
+class AgendaItemInline(admin.TabularInline):
+    model = AgendaItem
+    fields = ["conference", "position", "minutes", "vote_state"]
+    readonly_fields = fields
+    extra = 0
+    can_delete = False
+
+
+@admin.register(TeachingCase)
+class TeachingCaseAdmin(AuditedAdminMixin, admin.ModelAdmin):
+    list_display = ["title", "section", "modality", "body_part", "check_passed", "updated_at"]
+    list_filter = ["check_passed", "section", "modality"]
+    search_fields = ["title", "tags"]
+    raw_id_fields = ["sources", "created_by"]
+    readonly_fields = ["uuid", "check_passed", "check_findings", "checked_at"]
+    inlines = [AgendaItemInline]
+
+
+@admin.register(CaseUpload)
+class CaseUploadAdmin(AuditedAdminMixin, admin.ModelAdmin):
+    list_display = ["uuid", "case", "status", "files_done", "files_total", "created_at"]
+    list_filter = ["status"]
+    readonly_fields = [f.name for f in CaseUpload._meta.fields if f.name != "status"]

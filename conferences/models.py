@@ -1,8 +1,8 @@
 """Conferences, their attendance, and the improvement actions that come out of them.
 
-A conference belongs to one section. Its agenda of teaching cases arrives in a later issue as
-`AgendaItem(conference, teaching_case, position, minutes)`; nothing here needs to change
-for it. Who may see which of these rows is decided in `selectors.py`.
+A conference belongs to one section. Its agenda of teaching cases, the cases themselves and
+the audience's votes are in `models_cases.py` (imported at the end). Who may see which of
+these rows is decided in `selectors.py` and `selectors_cases.py`.
 """
 
 import datetime
@@ -395,3 +395,6 @@ class ImprovementActionChange(models.Model):
 
     def __str__(self):
         return f"{self.action} changed {self.changed_at:%Y-%m-%d}"
+
+
+from conferences.models_cases import *  # noqa: E402, F403

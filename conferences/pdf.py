@@ -1,8 +1,9 @@
-"""CME certificates and yearly summaries as PDF (WeasyPrint).
+"""CME certificates, yearly summaries and conference slide decks as PDF (WeasyPrint).
 
 The renderer fetches nothing from the network, the loopback interface or the file system
 at large: its URL fetcher serves only this project's own static files, looked up through
-Django's static-file finders, and refuses every other URL.
+Django's static-file finders, and, for a deck, the key images of the cases in that deck
+(named one by one), and refuses every other URL.
 """
 
 import datetime
@@ -25,11 +26,22 @@ def _fetcher_class():
     from weasyprint.urls import URLFetcher, URLFetcherResponse
 
     class StaticOnlyFetcher(URLFetcher):
+        def __init__(self, *args, files: dict[str, str] | None = None, **kwargs):
+            super().__init__(*args, **kwargs)
+            # URL path -> storage name: the only stored files this renderer may read.
+            self.files = files or {}
+
         def fetch(self, url, headers=None):
             parts = urlsplit(url)
             static = settings.STATIC_URL
             if parts.scheme != "https" or parts.netloc != "pdf.invalid":
                 raise ValueError(f"PDF rendering fetches only static files, not {parts.scheme}:")
+            if parts.path in self.files and not parts.query:
+                from django.core.files.storage import default_storage
+
+                with default_storage.open(self.files[parts.path], "rb") as handle:
+                    body = handle.read()
+                return URLFetcherResponse(url, body, {"Content-Type": "image/png"})
             if not parts.path.startswith(static) or ".." in parts.path:
                 raise ValueError("PDF rendering fetches only static files.")
             found = finders.find(parts.path.removeprefix(static))
@@ -47,10 +59,11 @@ def render_pdf(template: str, context: dict) -> bytes:
     return html_to_pdf(render_to_string(template, {"site_name": settings.SITE_NAME, **context}))
 
 
-def html_to_pdf(html: str) -> bytes:
+def html_to_pdf(html: str, *, files: dict[str, str] | None = None) -> bytes:
     from weasyprint import HTML
 
-    return HTML(string=html, base_url=BASE_URL, url_fetcher=_fetcher_class()()).write_pdf()
+    fetcher = _fetcher_class()(files=files)
+    return HTML(string=html, base_url=BASE_URL, url_fetcher=fetcher).write_pdf()
 
 
 def cme_certificate_html(*, attendance: Attendance) -> str:

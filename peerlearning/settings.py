@@ -350,6 +350,14 @@ SPECTACULAR_SETTINGS = {
 
 ANONYMIZER_SECRET = env_secret("ANONYMIZER_SECRET", default=SECRET_KEY)
 
+# Teaching-case DICOM uploads (conferences/uploads.py) and anonymous audience votes.
+TEACHING_CASE_UPLOAD_MAX_MB = env.int("TEACHING_CASE_UPLOAD_MAX_MB", default=500)
+TEACHING_CASE_UNZIPPED_MAX_MB = env.int("TEACHING_CASE_UNZIPPED_MAX_MB", default=2048)
+TEACHING_CASE_ZIP_MAX_RATIO = env.int("TEACHING_CASE_ZIP_MAX_RATIO", default=100)
+TEACHING_CASE_UPLOAD_MAX_FILES = env.int("TEACHING_CASE_UPLOAD_MAX_FILES", default=5000)
+# Keys the receipts that stop double voting (never who voted what). Default: SECRET_KEY.
+VOTE_SECRET = env_secret("VOTE_SECRET", default=SECRET_KEY)
+
 # --- PACS retrieval over DICOMweb (anonymizer/pacs.py) ------------------------------------
 # Empty PACS_DICOMWEB_URL: retrieval is off and the pages and command say so.
 PACS_DICOMWEB_URL = env.str("PACS_DICOMWEB_URL", default="").strip()

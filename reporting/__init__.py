@@ -33,4 +33,10 @@ PERIODIC_TASKS = {
             "day_of_week": "*",
         },
     },
+    # Reports for leaders (docs/reports.md): report jobs whose broker delivery failed, or whose
+    # worker died, are queued again; the job's claim makes a duplicate harmless.
+    "Reports: pick up waiting jobs": {
+        "task": "reporting.tasks.requeue_waiting_reports",
+        "every_seconds": 300,
+    },
 }

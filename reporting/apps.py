@@ -18,6 +18,13 @@ class ReportingConfig(AppConfig):
             NavLink("Evaluations", "reporting:evaluations-todo", roles_access(Role.RADIOLOGIST))
         )
 
+        # Reports for leaders: the dashboard is their home panel's first link
+        from reporting import admin_reports  # noqa: F401
+
+        register(
+            NavLink("Reports", "reporting:reports", roles_access(Role.LEADER, site_admins=True))
+        )
+
         # Targets, monitoring and the mid-month reminder
         from reporting import admin_targets  # noqa: F401
 

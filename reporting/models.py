@@ -244,6 +244,13 @@ class OppePolicy(models.Model):
     attendance_percent = models.PositiveSmallIntegerField(
         "conference attendance (% at least)", default=50, validators=[MaxValueValidator(100)]
     )
+    followup_confirmed_percent = models.PositiveSmallIntegerField(
+        "follow-up actions asked for in feedback, confirmed done (% at least)",
+        default=90,
+        validators=[MaxValueValidator(100)],
+        help_text="PL feedback: when feedback on a study the radiologist read asks for an "
+        "addendum, a call or a follow-up recommendation, the share they confirm.",
+    )
     credential_warning_days = models.PositiveSmallIntegerField(
         "flag credentials expiring within (days)",
         default=90,
@@ -453,4 +460,5 @@ class PeerEvaluation(models.Model):
         return self.submitted_at is not None
 
 
+from reporting.models_reports import *  # noqa: E402, F403
 from reporting.models_targets import *  # noqa: E402, F403

@@ -103,6 +103,7 @@ class OppePolicyForm(forms.ModelForm):
             "tat_within_threshold_percent",
             "submissions_per_month",
             "attendance_percent",
+            "followup_confirmed_percent",
             "credential_warning_days",
         ]
 

@@ -17,7 +17,8 @@ from django.views.decorators.http import require_POST
 from peerlearning.access import roles
 from peerlearning.models import Membership, Role, Section, User
 from reporting import evaluations as ev
-from reporting.models import Credential, FppeEvent, OppePolicy
+from reporting.forms_reports import default_report_year
+from reporting.models import Credential, FppeEvent, OppePolicy, OppeReferral
 from reporting.oppe_forms import (
     CredentialForm,
     CycleForm,
@@ -149,6 +150,11 @@ def _radiologist_page(request, person: User, *, own: bool):
             "evaluations": evaluations,
             "min_evaluators": ev.SUBJECT_MIN_EVALUATORS,
             "threshold_share": policy.tat_within_threshold_percent / 100,
+            # Reports (docs/reports.md): the PDF of this period, the MOC letter, a referral.
+            "referral": OppeReferral.objects.filter(
+                radiologist=person, period_start=start, period_end=end
+            ).first(),
+            "moc_year": default_report_year(today),
         },
     )
 

@@ -311,46 +311,86 @@ def _share(
     return total / days_in(month)
 
 
-def _submission_counts(
-    section: Section, months: list[datetime.date], policies: list[TargetPolicy]
-) -> dict[tuple[int, datetime.date], tuple[int, int]]:
-    """{(submitter id, month): (submitted, counted)} in one grouped query."""
-    start, end = month_start_at(months[0]), month_start_at(next_month(months[-1]))
-    # Which reasons count can change with the policy: one clause per month, merged by policy.
-    by_policy: dict[int, list[datetime.date]] = defaultdict(list)
-    for month in months:
-        by_policy[id(policy_for(policies, month))].append(month)
+def _count_rule(section_id: int, months: list[datetime.date], policies: list[TargetPolicy]) -> Q:
+    """Submissions of one section that count in these months, under each month's policy.
+
+    Runs of months under the same policy become one date range, so a year is one or two
+    clauses, not twelve.
+    """
     rule = Q()
-    clauses = 0
-    for policy_months in by_policy.values():
-        reasons = list(policy_for(policies, policy_months[0]).counted_reasons or [])
+    run: list[datetime.date] = []
+
+    def close(run):
+        reasons = list(policy_for(policies, run[0]).counted_reasons or [])
         if not reasons:
-            continue
-        for month in policy_months:
-            rule |= Q(
-                created_at__gte=month_start_at(month),
-                created_at__lt=month_start_at(next_month(month)),
-                reason__in=reasons,
-            )
-            clauses += 1
-    counted = Count("pk", filter=Q(counted=True) & rule) if clauses else None
+            return Q()
+        return Q(
+            section_id=section_id,
+            created_at__gte=month_start_at(run[0]),
+            created_at__lt=month_start_at(next_month(run[-1])),
+            reason__in=reasons,
+        )
+
+    for month in months:
+        if run and (
+            policy_for(policies, month) is not policy_for(policies, run[-1])
+            or month != next_month(run[-1])
+        ):
+            rule |= close(run)
+            run = []
+        run.append(month)
+    if run:
+        rule |= close(run)
+    return rule
+
+
+def _submission_counts_many(
+    policies_by_section: dict[int, list[TargetPolicy]], months: list[datetime.date]
+) -> dict[tuple[int, int, datetime.date], tuple[int, int]]:
+    """{(section id, submitter id, month): (submitted, counted)} in one grouped query."""
+    start, end = month_start_at(months[0]), month_start_at(next_month(months[-1]))
+    rule = Q()
+    for section_id, policies in policies_by_section.items():
+        rule |= _count_rule(section_id, months, policies)
     aggregates = {"submitted": Count("pk")}
-    if counted is not None:
-        aggregates["counted_n"] = counted
+    if rule:
+        aggregates["counted_n"] = Count("pk", filter=Q(counted=True) & rule)
     rows = (
-        Submission.objects.filter(section=section, created_at__gte=start, created_at__lt=end)
+        Submission.objects.filter(
+            section_id__in=list(policies_by_section), created_at__gte=start, created_at__lt=end
+        )
         .annotate(month=TruncMonth("created_at", tzinfo=timezone.get_current_timezone()))
-        .values("submitter_id", "month")
+        .values("section_id", "submitter_id", "month")
         .annotate(**aggregates)
         .order_by()
     )
     found = {}
     for row in rows:
-        month = row["month"]
-        if isinstance(month, datetime.datetime):
-            month = timezone.localtime(month).date() if timezone.is_aware(month) else month.date()
-        found[(row["submitter_id"], month)] = (row["submitted"], row.get("counted_n", 0))
+        month = _as_month(row["month"])
+        found[(row["section_id"], row["submitter_id"], month)] = (
+            row["submitted"],
+            row.get("counted_n", 0),
+        )
     return found
+
+
+def _as_month(value) -> datetime.date:
+    """A TruncMonth value as the month's first day in the site's time zone."""
+    if isinstance(value, datetime.datetime):
+        return timezone.localtime(value).date() if timezone.is_aware(value) else value.date()
+    return value
+
+
+def _submission_counts(
+    section: Section, months: list[datetime.date], policies: list[TargetPolicy]
+) -> dict[tuple[int, datetime.date], tuple[int, int]]:
+    """{(submitter id, month): (submitted, counted)} in one grouped query."""
+    return {
+        (user_id, month): figures
+        for (_, user_id, month), figures in _submission_counts_many(
+            {section.pk: policies}, months
+        ).items()
+    }
 
 
 def attendance_selector():
@@ -388,17 +428,14 @@ def _attendance_target(policy: TargetPolicy, held: int | None, share: Decimal) -
     return Decimal(held) * policy.attendance_percent / 100 * share
 
 
-def ledger_build(
-    *, section: Section, months: list[datetime.date], with_attendance: bool = True
-) -> Ledger:
-    """Everyone with a target in the section in these months, with their figures."""
-    start, end = months[0], next_month(months[-1])
-    policies = section_policies(section=section)
-    memberships = _memberships(section, start, end)
-    exemptions = _exemptions(section, start, end)
-    counts = _submission_counts(section, months, policies)
-    attendance = _attendance(section, months) if with_attendance else None
-
+def _people(
+    months: list[datetime.date],
+    policies: list[TargetPolicy],
+    memberships: list[Membership],
+    exemptions: dict[int, list[TargetExemption]],
+    counts: dict[tuple[int, datetime.date], tuple[int, int]],
+    attendance: Attendance | None,
+) -> list[Person]:
     spans: dict[int, dict[str, list]] = defaultdict(lambda: defaultdict(list))
     users: dict[int, User] = {}
     for membership in memberships:
@@ -437,9 +474,166 @@ def ledger_build(
         if person.cells:
             people.append(person)
     people.sort(key=lambda p: (p.user.last_name.lower(), p.user.first_name.lower(), p.user.pk))
+    return people
+
+
+def ledger_build(
+    *, section: Section, months: list[datetime.date], with_attendance: bool = True
+) -> Ledger:
+    """Everyone with a target in the section in these months, with their figures."""
+    start, end = months[0], next_month(months[-1])
+    policies = section_policies(section=section)
+    memberships = _memberships(section, start, end)
+    exemptions = _exemptions(section, start, end)
+    counts = _submission_counts(section, months, policies)
+    attendance = _attendance(section, months) if with_attendance else None
+    people = _people(months, policies, memberships, exemptions, counts, attendance)
     return Ledger(
         section=section, months=months, policies=policies, people=people, attendance=attendance
     )
+
+
+def _attendance_many(
+    sections: list[Section], months: list[datetime.date]
+) -> dict[int, Attendance] | None:
+    """Attendance month by month for several sections in two grouped queries.
+
+    The same rule as `conferences.selectors.attendance_for_targets` (conferences marked
+    held, starting in the month in the site's time zone; credited attendance of attendings
+    with an account), grouped by month in the database instead of one call per month;
+    `reporting/tests/test_ledgers.py` checks the two agree.
+    """
+    if attendance_selector() is None:
+        return None
+    from conferences.models import Attendance as ConferenceAttendance
+    from conferences.models import Conference
+
+    tz = timezone.get_current_timezone()
+    start, end = month_start_at(months[0]), month_start_at(next_month(months[-1]))
+    held = Conference.objects.filter(
+        section__in=sections,
+        status=Conference.Status.HELD,
+        starts_at__gte=start,
+        starts_at__lt=end,
+    )
+    found = {s.pk: Attendance(held=dict.fromkeys(months, 0), attended={}) for s in sections}
+    for row in (
+        held.annotate(month=TruncMonth("starts_at", tzinfo=tz))
+        .values("section_id", "month")
+        .annotate(n=Count("pk"))
+        .order_by()
+    ):
+        found[row["section_id"]].held[_as_month(row["month"])] = row["n"]
+    for row in (
+        ConferenceAttendance.objects.filter(
+            conference__in=held,
+            credited=True,
+            kind=ConferenceAttendance.Kind.ATTENDING,
+            user__isnull=False,
+        )
+        .annotate(month=TruncMonth("conference__starts_at", tzinfo=tz))
+        .values("conference__section_id", "month", "user_id")
+        .annotate(n=Count("pk"))
+        .order_by()
+    ):
+        attended = found[row["conference__section_id"]].attended
+        attended.setdefault(_as_month(row["month"]), {})[row["user_id"]] = row["n"]
+    for figures in found.values():
+        for month in months:
+            figures.attended.setdefault(month, {})
+    return found
+
+
+def ledgers_build(
+    *, sections, months: list[datetime.date], with_attendance: bool = True
+) -> dict[int, Ledger]:
+    """`ledger_build` for several sections at once: {section id: ledger}.
+
+    A fixed number of queries (policies, submission settings, memberships, exemptions, the
+    submissions aggregate, and two for attendance) whatever the number of sections, months
+    or radiologists: for the leader's dashboard and the department's annual report.
+    """
+    sections = list(sections)
+    if not sections:
+        return {}
+    start, end = months[0], next_month(months[-1])
+    ids = [s.pk for s in sections]
+    settings_by_section = {
+        row.section_id: row for row in SectionSubmissionSettings.objects.filter(section_id__in=ids)
+    }
+    saved: dict[int, list[TargetPolicy]] = defaultdict(list)
+    for policy in TargetPolicy.objects.filter(section_id__in=ids).order_by("effective_from"):
+        saved[policy.section_id].append(policy)
+    policies_by_section = {}
+    for section in sections:
+        counted = (
+            settings_by_section.get(section.pk) or SectionSubmissionSettings(section=section)
+        ).counted_reasons
+        default = TargetPolicy(
+            section=section,
+            effective_from=datetime.date.min,
+            counted_reasons=list(counted) if counted else list(Reason.values),
+        )
+        policies_by_section[section.pk] = [default, *saved[section.pk]]
+
+    memberships: dict[int, list[Membership]] = defaultdict(list)
+    for membership in (
+        Membership.objects.filter(
+            section_id__in=ids,
+            role__in=(Role.RADIOLOGIST, Role.TRAINEE),
+            participating=True,
+            started_on__lt=end,
+        )
+        .filter(Q(ended_on__isnull=True) | Q(ended_on__gt=start))
+        .select_related("user")
+        .only(
+            "section_id",
+            "user_id",
+            "role",
+            "started_on",
+            "ended_on",
+            "user__first_name",
+            "user__last_name",
+            "user__email",
+            "user__is_active",
+            "user__npi",
+        )
+    ):
+        memberships[membership.section_id].append(membership)
+    exemptions: dict[int, dict[int, list[TargetExemption]]] = defaultdict(lambda: defaultdict(list))
+    for exemption in (
+        TargetExemption.objects.filter(section_id__in=ids, starts_on__lt=end)
+        .filter(Q(ends_on__isnull=True) | Q(ends_on__gte=start))
+        .order_by("starts_on", "pk")
+    ):
+        exemptions[exemption.section_id][exemption.user_id].append(exemption)
+    counts: dict[int, dict] = defaultdict(dict)
+    for (section_id, user_id, month), figures in _submission_counts_many(
+        policies_by_section, months
+    ).items():
+        counts[section_id][(user_id, month)] = figures
+    attendance = _attendance_many(sections, months) if with_attendance else None
+
+    ledgers = {}
+    for section in sections:
+        policies = policies_by_section[section.pk]
+        section_attendance = attendance[section.pk] if attendance is not None else None
+        people = _people(
+            months,
+            policies,
+            memberships[section.pk],
+            exemptions[section.pk],
+            counts[section.pk],
+            section_attendance,
+        )
+        ledgers[section.pk] = Ledger(
+            section=section,
+            months=months,
+            policies=policies,
+            people=people,
+            attendance=section_attendance,
+        )
+    return ledgers
 
 
 # The month dashboard ------------------------------------------------------------------------

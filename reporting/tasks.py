@@ -1,6 +1,7 @@
 """Thin Celery wrappers around reporting's services."""
 
 from celery import shared_task
+from django.conf import settings
 
 from reporting.evaluations import evaluation_reminders_send
 from reporting.oppe_sources import credential_expiry_notices_send
@@ -42,3 +43,25 @@ def send_due_reminders() -> int:
 def send_month_summaries() -> int:
     """On the 1st: last month's figures to each section's champions and assistants."""
     return month_summaries_send()
+
+
+# Reports for leaders (docs/reports.md) -------------------------------------------------------
+
+
+@shared_task(
+    time_limit=settings.CELERY_TASK_TIME_LIMIT, soft_time_limit=settings.CELERY_TASK_SOFT_TIME_LIMIT
+)
+def generate_report(report_id: int) -> bool:
+    """An ACR annual report or an OPPE batch. The job claims its row first, so a second
+    delivery (acks_late after a lost worker, or the periodic pick-up) does nothing twice."""
+    from reporting.report_jobs import report_run
+
+    return report_run(report_id=report_id)
+
+
+@shared_task(time_limit=300, soft_time_limit=280)
+def requeue_waiting_reports() -> int:
+    """Every few minutes: queue again the report jobs that wait for a worker."""
+    from reporting.report_jobs import reports_requeue_waiting
+
+    return reports_requeue_waiting()

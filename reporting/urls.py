@@ -1,10 +1,26 @@
 from django.urls import path
 
-from reporting import oppe_views, views_monitoring
+from reporting import oppe_views, views_monitoring, views_reports
 
 app_name = "reporting"
 
 urlpatterns = [
+    # Reports for leaders (docs/reports.md)
+    path("", views_reports.leader, name="leader"),
+    path("reports/", views_reports.reports, name="reports"),
+    path("reports/acr/", views_reports.report_generate_acr, name="report-generate-acr"),
+    path("reports/oppe/", views_reports.report_generate_oppe, name="report-generate-oppe"),
+    path("reports/<int:pk>/status/", views_reports.report_status, name="report-status"),
+    path("reports/<int:pk>/download/", views_reports.report_download, name="report-download"),
+    path("oppe/radiologists/<int:pk>/pdf/", views_reports.oppe_pdf, name="oppe-pdf"),
+    path(
+        "oppe/radiologists/<int:pk>/referral/",
+        views_reports.oppe_referral,
+        name="oppe-referral",
+    ),
+    path("oppe/radiologists/<int:pk>/moc-letter/", views_reports.moc_letter, name="moc-letter"),
+    path("my-oppe/pdf/", views_reports.oppe_mine_pdf, name="oppe-mine-pdf"),
+    path("my-oppe/moc-letter/", views_reports.moc_letter_mine, name="moc-letter-mine"),
     # OPPE data sources (docs/oppe-data.md)
     path("oppe/", oppe_views.oppe_home, name="oppe-home"),
     path("my-oppe/", oppe_views.oppe_mine, name="oppe-mine"),

@@ -76,6 +76,47 @@ ACCESS: dict[str, frozenset[str]] = {
     "conferences:action-detail": frozenset({"champion", "leader", "quality"}),
     "conferences:action-edit": frozenset({"champion", "quality"}),
     "api:conference-attendance": frozenset({"champion", "admin_assistant", "leader"}),
+    # Teaching cases, agendas, presentation (issue 6): champions make cases and agendas;
+    # members read the library and present where they are presenters (selectors decide);
+    # anyone checked in votes, anyone asked answers whether to be named on slides.
+    **dict.fromkeys(
+        [
+            "conferences:cases",
+            "conferences:case-detail",
+            "conferences:key-image",
+            "conferences:present",
+            "conferences:vote-panel",
+            "conferences:deck",
+        ],
+        frozenset({"radiologist", "trainee", "champion", "admin_assistant", "leader", "quality"}),
+    ),
+    **dict.fromkeys(
+        [
+            "conferences:case-create",
+            "conferences:case-edit",
+            "conferences:case-check",
+            "conferences:case-credits-ask",
+            "conferences:case-images",
+            "conferences:upload-status",
+            "conferences:image-preview",
+            "conferences:image-review",
+            "conferences:image-delete",
+            "conferences:key-image-add",
+            "conferences:key-image-edit",
+            "conferences:agenda",
+            "conferences:agenda-save",
+        ],
+        frozenset({"champion"}),
+    ),
+    **dict.fromkeys(
+        [
+            "conferences:live",
+            "conferences:live-question",
+            "conferences:live-vote",
+            "conferences:credits",
+        ],
+        SIGNED_IN,
+    ),
     "submissions:submit": SUBMITTERS,
     "submissions:submit-validate": SUBMITTERS,
     "submissions:reader-search": SUBMITTERS,
@@ -157,6 +198,26 @@ ACCESS: dict[str, frozenset[str]] = {
             "reporting:targets-reminders",
         ],
         frozenset({"admin_assistant", "champion"}),
+    ),
+    # Reports for leaders (reporting, issue 7): leaders and site admins; radiologists fetch
+    # their own OPPE report and MOC letter. Which sections and people: reporting's selectors.
+    **dict.fromkeys(
+        [
+            "reporting:leader",
+            "reporting:reports",
+            "reporting:report-generate-acr",
+            "reporting:report-generate-oppe",
+            "reporting:report-status",
+            "reporting:report-download",
+            "reporting:oppe-pdf",
+            "reporting:oppe-referral",
+            "reporting:moc-letter",
+        ],
+        frozenset({"leader", "site_admin"}),
+    ),
+    **dict.fromkeys(
+        ["reporting:oppe-mine-pdf", "reporting:moc-letter-mine"],
+        frozenset({"radiologist", "champion"}),  # the champion persona is a radiologist too
     ),
     "reporting:targets-policy": frozenset({"champion", "leader"}),
     "reporting:targets-exemption-add": frozenset({"admin_assistant", "leader"}),

@@ -196,7 +196,7 @@ def test_the_check_in_page_takes_the_code_from_the_qr_link(client, department):
     url = reverse("conferences:check-in") + f"?code={conference.check_in_code}"
     assert conference.check_in_code in client.get(url).content.decode()
     response = client.post(url, {"code": conference.check_in_code})
-    assert response["Location"] == reverse("conferences:detail", args=[conference.pk])
+    assert response["Location"] == reverse("conferences:live", args=[conference.pk])
     assert Attendance.objects.get(user=department.trainee).kind == "trainee"
 
 
@@ -204,8 +204,9 @@ def test_a_signed_in_visitor_without_a_role_checks_in_as_a_guest(client, departm
     conference = make_conference(department.neuro, start=timezone.now())
     client.force_login(department.outsider)
     response = client.post(reverse("conferences:check-in"), {"code": conference.check_in_code})
-    assert response["Location"] == reverse("conferences:check-in")
+    assert response["Location"] == reverse("conferences:live", args=[conference.pk])
     assert Attendance.objects.get(user=department.outsider).kind == "guest"
+    assert client.get(response["Location"]).status_code == 200
 
 
 # Recordings ---------------------------------------------------------------------------

@@ -43,3 +43,17 @@ def test_a_reset_removes_the_demo_conferences():
     assert (
         Conference.objects.values("check_in_code").distinct().count() == Conference.objects.count()
     )
+
+
+def test_the_demo_adds_checked_teaching_cases_on_a_past_and_an_upcoming_agenda():
+    from conferences.models import AgendaItem, TeachingCase
+
+    result = demo_seed(size=TINY, today=TODAY)
+
+    cases = TeachingCase.objects.all()
+    assert cases.count() == 3 * len(result.context.sections)
+    assert all(case.check_passed for case in cases), [c.check_findings for c in cases]
+    assert AgendaItem.objects.filter(conference__status="held").exists()
+    assert AgendaItem.objects.filter(conference__status="scheduled").exists()
+    demo_seed(size=TINY, today=TODAY, reset=True)
+    assert TeachingCase.objects.count() == 3 * len(result.context.sections)

@@ -197,9 +197,8 @@ def check_in_view(request):
                 messages.success(request, f"You are checked in to {conference.title}.")
             else:
                 messages.info(request, f"You were already checked in to {conference.title}.")
-            if conference.section_id in selectors.member_section_ids(request.user):
-                return redirect("conferences:detail", pk=conference.pk)
-            return redirect("conferences:check-in")
+            # The audience page: the presenter's open question appears there to vote on.
+            return redirect("conferences:live", pk=conference.pk)
     return render(request, "conferences/check_in.html", {"form": form})
 
 

@@ -9,6 +9,7 @@ from django.urls import reverse
 from django.utils import timezone
 
 from conferences import selectors
+from conferences import selectors_cases as cases_selectors
 from conferences.forms import ConferenceForm, ConferenceSettingsForm
 from conferences.models import CHECK_IN_OPENS_BEFORE
 from conferences.qr import qr_svg
@@ -146,6 +147,16 @@ def conference_detail(request, pk):
     if manage:
         context["imports"] = selectors.imports_for(conference)[:10]
         context["check_in_url"] = _check_in_url(request, conference)
+    context["builds_agenda"] = conference.section_id in selectors.sections_with_role(
+        request.user, Role.CHAMPION, held=held
+    )
+    context["presents"] = (
+        context["builds_agenda"] or conference.presenters.filter(pk=request.user.pk).exists()
+    )
+    if context["presents"]:
+        context["agenda"] = cases_selectors.agenda_items(conference)
+        context["agenda_minutes"] = sum(item.minutes for item in context["agenda"])
+    context["live"] = mine is not None and not context["ended"]
     return render(request, "conferences/conference_detail.html", context)
 
 

@@ -367,6 +367,7 @@ def test_a_leader_changes_the_thresholds_and_bad_values_are_refused(client, depa
         "tat_within_threshold_percent": 95,
         "submissions_per_month": "1.5",
         "attendance_percent": 60,
+        "followup_confirmed_percent": 80,
         "credential_warning_days": 120,
     }
     assert client.post(url, fields).status_code == 302
@@ -376,6 +377,7 @@ def test_a_leader_changes_the_thresholds_and_bad_values_are_refused(client, depa
         48,
         120,
     )
+    assert policy.followup_confirmed_percent == 80
     response = client.post(url, {**fields, "tat_within_threshold_percent": 140})
     assert response.status_code == 200
     assert OppePolicy.load().tat_within_threshold_percent == 95

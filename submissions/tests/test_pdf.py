@@ -7,8 +7,9 @@ import pytest
 from django.test import override_settings
 from django.urls import reverse
 
+from peerlearning.lib.pdf import BASE_URL, FetchRefused, html_to_pdf, static_only_fetcher
 from peerlearning.models import AuditEvent
-from submissions.pdf import BASE_URL, FetchRefused, StaticOnlyFetcher, feedback_html, html_to_pdf
+from submissions.pdf import feedback_html
 from submissions.tests.pdftext import pdf_bytes_everywhere, pdf_text
 
 pytestmark = pytest.mark.django_db
@@ -80,11 +81,11 @@ def test_rendering_fetches_nothing_from_loopback_the_network_or_files(loopback_s
 )
 def test_the_fetcher_refuses_everything_but_our_static_files(url):
     with pytest.raises(FetchRefused):
-        StaticOnlyFetcher().fetch(url)
+        static_only_fetcher().fetch(url)
 
 
 def test_the_fetcher_serves_our_own_static_files():
-    response = StaticOnlyFetcher().fetch(f"{BASE_URL}static/img/favicon.svg")
+    response = static_only_fetcher().fetch(f"{BASE_URL}static/img/favicon.svg")
 
     assert response.content_type == "image/svg+xml"
     assert b"<svg" in response.read()
@@ -92,9 +93,9 @@ def test_the_fetcher_serves_our_own_static_files():
 
 @override_settings(STATIC_URL="/assets/")
 def test_the_fetcher_follows_the_static_url_setting():
-    assert StaticOnlyFetcher().fetch(f"{BASE_URL}assets/img/favicon.svg").read()
+    assert static_only_fetcher().fetch(f"{BASE_URL}assets/img/favicon.svg").read()
     with pytest.raises(FetchRefused):
-        StaticOnlyFetcher().fetch(f"{BASE_URL}static/img/favicon.svg")
+        static_only_fetcher().fetch(f"{BASE_URL}static/img/favicon.svg")
 
 
 def test_the_pdf_holds_the_feedback_and_never_the_submitter(submit, department):

@@ -52,10 +52,8 @@ def test_submit_then_the_reader_acknowledges_then_the_champion_closes(
     page.get_by_role("link", name="Submit a case").first.click()
     page.fill("input[name=accession_number]", "x")
     page.locator("textarea[name=description]").focus()
-    assert (
-        page.locator("#live-accession_number .errorlist")
-        .inner_text()
-        .count("does not look like an accession number")
+    expect(page.locator("#live-accession_number .errorlist")).to_contain_text(
+        "does not look like an accession number"
     )
     page.fill("input[name=accession_number]", "e2e-1001")
     page.locator("textarea[name=description]").focus()
@@ -71,7 +69,7 @@ def test_submit_then_the_reader_acknowledges_then_the_champion_closes(
     page.check("input[name=attestation]")
     page.get_by_role("button", name="Submit", exact=True).click()
     page.wait_for_url("**/submissions/mine/*/")
-    assert "without your name" in page.locator(".messages").inner_text()
+    expect(page.locator(".messages")).to_contain_text("without your name")
     submission = Submission.objects.get(accession_number="E2E-1001")
     assert submission.status == Submission.Status.FEEDBACK_SENT
 
@@ -79,6 +77,7 @@ def test_submit_then_the_reader_acknowledges_then_the_champion_closes(
     reader = sign_in(contexts, live_server, department.reader.email, violations)
     reader.get_by_role("link", name="Feedback for me").first.click()
     reader.locator("table a").first.click()
+    expect(reader.locator("main")).to_contain_text("Small left frontal subdural collection.")
     body = reader.locator("main").inner_text()
     assert "Small left frontal subdural collection." in body
     assert "Rowan" not in body and department.radiologist.email not in body
@@ -93,7 +92,7 @@ def test_submit_then_the_reader_acknowledges_then_the_champion_closes(
     champion = sign_in(contexts, live_server, department.champion.email, violations)
     champion.get_by_role("link", name="Queue").first.click()
     champion.locator("#queue-results table a").first.click()
-    assert "Agrees" in champion.locator("main").inner_text()
+    expect(champion.locator("main")).to_contain_text("Agrees")
     champion.on("dialog", lambda dialog: dialog.accept())
     champion.get_by_role("button", name="Close submission").click()
     champion.wait_for_selector("text=Submission closed.")

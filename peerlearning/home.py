@@ -31,6 +31,10 @@ PANELS = {
             ("Submit a case", "submissions:submit"),
             ("My submissions", "submissions:mine"),
             ("Feedback for me", "submissions:feedback-inbox"),
+            ("Conferences", "conferences:list"),
+            ("Teaching case library", "conferences:cases"),
+            ("My OPPE data", "reporting:oppe-mine"),
+            ("Peer evaluations to do", "reporting:evaluations-todo"),
         ],
     ),
     Role.TRAINEE: (
@@ -43,6 +47,7 @@ PANELS = {
         "Triage submissions, follow clinical actions to closure and prepare conferences.",
         [
             ("Submission queue", "submissions:queue"),
+            ("Teaching cases", "conferences:cases"),
             ("Conferences", "conferences:list"),
             ("Monitoring", "reporting:monitoring"),
             ("Improvement actions", "conferences:actions"),

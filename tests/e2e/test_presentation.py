@@ -138,6 +138,8 @@ def test_a_champion_builds_a_five_case_agenda_from_dicom_and_presents_it_with_a_
     last_title = items.nth(4).locator("a").first.inner_text()
     items.nth(4).drag_to(items.nth(1), target_position={"x": 20, "y": 5})
     expect(items.nth(1)).to_contain_text(last_title)
+    # The browser reorders at once; wait for htmx's save to finish before reloading.
+    page.wait_for_load_state("networkidle")
     page.reload()
     expect(items.nth(1)).to_contain_text(last_title)
     page.locator("#minutes-" + items.nth(0).get_attribute("id").split("-")[-1]).fill("15")

@@ -54,6 +54,6 @@ clean:
 	rm -rf var/broker var/cache var/mail
 
 # Every benchmark, then one summary (docs/performance.md). Needs PostgreSQL and Redis on
-# loopback and wrk (apt-get install wrk); about 25 minutes on two cores.
+# loopback and wrk (apt-get install wrk); about 15 minutes on two cores.
 bench: $(VENV)/.installed .env
 	bench/run_all.sh

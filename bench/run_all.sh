@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # Every benchmark of the project, one after the other, then one summary (docs/performance.md).
 #
-#   bench/run_all.sh                          # all of them: about 25 minutes on 2 cores
+#   bench/run_all.sh                          # all of them: about 15 minutes on 2 cores
 #   BENCH_ONLY="http anonymize" bench/run_all.sh
 #
 # Needs PostgreSQL and Redis on loopback (as CI starts them) and wrk (apt-get install wrk).

@@ -84,6 +84,7 @@ def submission_setup() -> dict:
     return {
         "token": token.key,
         "reader": department.reader.email,
+        "radiologist": department.radiologist.email,
         "section": department.neuro.slug,
         "admin_session": admin_session,
     }

@@ -135,11 +135,9 @@ def drill_redis_url(shared_services):
 
 
 @pytest.fixture
-def private_redis(shared_services, tmp_path):
+def private_redis(shared_services, need_service, tmp_path):
     """A redis-server of this drill's own, which the drill may stop and start."""
-    need = shutil.which("redis-server") is not None
-    if not need:
-        pytest.skip("redis-server is not installed")
+    need_service(shutil.which("redis-server") is not None, "the redis-server program")
     server = RedisServer(tmp_path / "redis").start()
     yield server
     server.stop()

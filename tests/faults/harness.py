@@ -18,6 +18,7 @@ import subprocess
 import sys
 import time
 import urllib.error
+import urllib.parse
 import urllib.request
 from collections.abc import Callable
 from pathlib import Path
@@ -284,6 +285,42 @@ def http_post_json(url: str, body: dict, *, token: str, timeout: float = 10) -> 
     except urllib.error.HTTPError as error:
         return error.code
     except (urllib.error.URLError, ConnectionError, TimeoutError, OSError):
+        return None
+
+
+def sign_in_status(base: str, email: str, password: str) -> int | None:
+    """Sign in through allauth's form (CSRF cookie and token from the page); the POST's status
+    (302 on success), or None when the page itself could not be had."""
+    import http.cookiejar
+    import re
+
+    jar = http.cookiejar.CookieJar()
+    opener = urllib.request.build_opener(urllib.request.HTTPCookieProcessor(jar), _NoRedirect())
+    try:
+        with opener.open(f"{base}/accounts/login/", timeout=10) as page:
+            html = page.read().decode()
+    except (urllib.error.URLError, OSError):
+        return None
+    token = re.search(r'name="csrfmiddlewaretoken" value="([^"]+)"', html)
+    if token is None:
+        return None
+    body = urllib.parse.urlencode(
+        {"csrfmiddlewaretoken": token.group(1), "login": email, "password": password}
+    ).encode()
+    request = urllib.request.Request(  # noqa: S310 (loopback)
+        f"{base}/accounts/login/", data=body, headers={"Referer": f"{base}/accounts/login/"}
+    )
+    try:
+        with opener.open(request, timeout=10) as answer:
+            return answer.status
+    except urllib.error.HTTPError as error:
+        return error.code
+    except (urllib.error.URLError, OSError):
+        return None
+
+
+class _NoRedirect(urllib.request.HTTPRedirectHandler):
+    def redirect_request(self, *args, **kwargs):
         return None
 
 

@@ -19,14 +19,17 @@ from dataclasses import dataclass, field
 import psycopg
 import pytest
 
+from peerlearning.testing import PASSWORD
 from tests.faults.harness import (
     Database,
     Gunicorn,
     action,
     app_env,
     http_post_json,
+    http_status,
     libpq,
     manage,
+    sign_in_status,
     wait_until,
     with_db,
 )
@@ -105,7 +108,13 @@ def drive(gunicorn: Gunicorn, setup: dict, tag: str, stop, start) -> dict:
         time.sleep(BEFORE)
         down_at = time.monotonic()
         stop()
-        time.sleep(DOWN)
+        # What else people meet while the service is away: the health check and signing in.
+        time.sleep(0.5)
+        outage = {
+            "healthz": http_status(f"{gunicorn.base}/healthz"),
+            "sign_in": sign_in_status(gunicorn.base, setup["radiologist"], PASSWORD),
+        }
+        time.sleep(max(0.0, DOWN - (time.monotonic() - down_at)))
         start()
         back_at = time.monotonic()
         wait_until(
@@ -120,6 +129,11 @@ def drive(gunicorn: Gunicorn, setup: dict, tag: str, stop, start) -> dict:
     for answer in answers:
         statuses[answer.status] = statuses.get(answer.status, 0) + 1
     return {
+        "outage": outage,
+        "after": {
+            "healthz": http_status(f"{gunicorn.base}/healthz"),
+            "sign_in": sign_in_status(gunicorn.base, setup["radiologist"], PASSWORD),
+        },
         "answers": answers,
         "ok": [a.accession for a in answers if a.status == 201],
         "failed": [a.accession for a in answers if a.status != 201],
@@ -155,12 +169,17 @@ def check_and_report(name: str, figures: dict, db: Database, gunicorn: Gunicorn)
         f"outage took {figures['slowest_during_ms']:.0f} ms); {stored_failed} of the "
         f"{len(failed)} refused ones were stored anyway; first success "
         f"{figures['recovery']:.2f} s after {name} returned; "
-        f"{figures['errors_after_return']} errors after its return"
+        f"{figures['errors_after_return']} errors after its return; while it was down "
+        f"/healthz answered {figures['outage']['healthz']} and signing in "
+        f"{figures['outage']['sign_in']}, after its return {figures['after']['healthz']} "
+        f"and {figures['after']['sign_in']}"
     )
     assert stored == len(ok), "a submission answered 201 is missing from the database"
     assert owed == len(ok), "a stored submission owes no e-mail to its reader"
     assert figures["recovery"] < RECOVERY_GOAL
     assert not leaked, "an accession number reached the web server's log"
+    assert figures["outage"]["healthz"] == 503, "the health check should report the outage"
+    assert figures["after"] == {"healthz": 200, "sign_in": 302}
 
 
 def test_redis_restarting_under_load_loses_no_acknowledged_submission(

@@ -1,5 +1,7 @@
 """A Celery worker SIGKILLed halfway through the mid-month reminder, then started again:
-every radiologist still ends with exactly one reminder at a real SMTP server.
+every radiologist still gets their reminder at a real SMTP server, once; only the message
+the worker was handing to the SMTP server when it died may go out a second time (the
+outbox's guarantee: zero lost, at most one duplicate).
 
 Two moments of death, because they recover by different paths (docs/reliability.md):
 
@@ -107,8 +109,11 @@ def test_a_worker_killed_while_writing_the_batch_is_completed_by_redelivery(
         second.stop()
 
         counts = per_address(smtp)
-        assert len(counts) == PEOPLE
-        assert set(counts.values()) == {1}, "someone received two reminders"
+        assert len(counts) == PEOPLE, "someone received no reminder"
+        # The other pool process may have been sending a reminder at the kill: at most that
+        # one goes out twice (see the delivering drill).
+        duplicates = sum(n - 1 for n in counts.values())
+        assert duplicates <= 1
         assert db.scalar(SENT) == PEOPLE
         assert (
             db.scalar("SELECT count(*) FROM reporting_reminderrun WHERE finished_at IS NOT NULL")
@@ -121,7 +126,8 @@ def test_a_worker_killed_while_writing_the_batch_is_completed_by_redelivery(
             f"worker back after {restarted - killed:.1f} s; batch completed by the re-delivered "
             f"task {rewritten - killed:.1f} s after the kill (visibility timeout "
             f"{VISIBILITY_TIMEOUT} s); all {PEOPLE} sent {delivered - killed:.1f} s after the "
-            f"kill, {swept(second)} of them by the sweeper (every {SWEEP} s); duplicates 0"
+            f"kill, {swept(second)} of them by the sweeper (every {SWEEP} s); "
+            f"duplicates {duplicates}"
         )
     finally:
         db.close()

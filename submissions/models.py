@@ -266,6 +266,11 @@ class Submission(models.Model):
         return self.feedback_sent_at is not None
 
     @property
+    def reader_email_key(self) -> str:
+        """The outbox key of the feedback e-mail to the original reader."""
+        return f"feedback:{self.pk}:reader"
+
+    @property
     def reason_label(self) -> str:
         label = self.get_reason_display()
         if self.reason_detail:

@@ -167,3 +167,13 @@ def email_retry(*, email: OutboundEmail) -> None:
         status=OutboundEmail.Status.PENDING, next_attempt_at=timezone.now(), attempts=0
     )
     transaction.on_commit(lambda: _queue_delivery(email.pk))
+
+
+def email_delivery(*, key: str) -> OutboundEmail | None:
+    """The delivery state of the message owed under `key`, for the people who caused it
+    (a champion sees whether the feedback reached the reader's mailbox)."""
+    return (
+        OutboundEmail.objects.filter(key=key)
+        .only("status", "created_at", "next_attempt_at", "attempts", "sent_at", "last_error")
+        .first()
+    )

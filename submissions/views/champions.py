@@ -9,6 +9,7 @@ from django.views.decorators.http import require_POST
 
 from peerlearning.access import roles
 from peerlearning.lib.audit import audit_record
+from peerlearning.lib.emails import email_delivery
 from peerlearning.models import AuditEvent, Role
 from submissions import selectors, services
 from submissions.forms import (
@@ -90,6 +91,9 @@ def _review_context(request, submission, **forms) -> dict:
         "action_form": ActionDoneForm(),
         "reader_form": AssignReaderForm(section=submission.section, submitter=submission.submitter),
         "settings": selectors.settings_for(section=submission.section),
+        "feedback_delivery": (
+            email_delivery(key=submission.reader_email_key) if submission.feedback_is_sent else None
+        ),
     }
     context.update(forms)
     return context

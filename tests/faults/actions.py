@@ -81,12 +81,16 @@ def submission_setup() -> dict:
         client = Client()
         client.force_login(department.site_admin)
         admin_session = client.cookies[settings.SESSION_COOKIE_NAME].value
+        client = Client()
+        client.force_login(department.champion)
+        champion_session = client.cookies[settings.SESSION_COOKIE_NAME].value
     return {
         "token": token.key,
         "reader": department.reader.email,
         "radiologist": department.radiologist.email,
         "section": department.neuro.slug,
         "admin_session": admin_session,
+        "champion_session": champion_session,
     }
 
 

@@ -89,6 +89,15 @@ def test_feedback_waits_in_the_outbox_while_smtp_is_down_and_goes_out_once_it_re
         assert SUBJECT in page
         assert "Pending" in page
         assert "ConnectionRefusedError" in page
+        # The champion sees it on the submission's review page too.
+        submission_id = db.scalar("SELECT id FROM submissions_submission")
+        page_status, page = http_get(
+            f"{gunicorn.base}/submissions/queue/{submission_id}/",
+            headers={"Cookie": f"sessionid={setup['champion_session']}"},
+        )
+        assert page_status == 200
+        assert 'data-delivery="pending"' in page
+        assert "ConnectionRefusedError" in page
 
         sink.start()
         back = time.monotonic()

@@ -8,7 +8,7 @@ from peerlearning.access import user_roles
 from peerlearning.models import SitePolicy
 
 # Where a person without MFA may still go: set it up, or sign out.
-MFA_SETUP_PATHS = ("/accounts/", "/static/", "/healthz")
+MFA_SETUP_PATHS = ("/accounts/", "/static/", "/healthz", "/livez")
 
 
 def mfa_required(user) -> bool:

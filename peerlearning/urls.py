@@ -23,6 +23,7 @@ urlpatterns = [
     path("outbox/<int:pk>/retry/", views.outbox_retry, name="outbox-retry"),
     path("audit/", views.audit_list, name="audit-list"),
     path("healthz", views.healthz, name="healthz"),
+    path("livez", views.livez, name="livez"),
     path("accounts/", include("allauth.urls")),
     path("admin/", admin.site.urls),
     path("submissions/", include("submissions.urls")),

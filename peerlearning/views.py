@@ -1,7 +1,7 @@
 from django.contrib import messages
 from django.core.paginator import Paginator
 from django.db import connection
-from django.http import JsonResponse
+from django.http import HttpResponse, JsonResponse
 from django.shortcuts import get_object_or_404, redirect, render
 from django.views.decorators.cache import never_cache
 from django.views.decorators.http import require_POST
@@ -107,6 +107,14 @@ def audit_list(request):
         "peerlearning/audit_list.html",
         {"page_obj": page, "actions": AuditEvent.Action.choices, "filters": request.GET},
     )
+
+
+@public
+@never_cache
+def livez(request):
+    """Liveness: the Python process answers. Touches nothing else, so a load balancer can
+    tell a hung worker from a database outage (that is /healthz); also the benchmarks' floor."""
+    return HttpResponse("ok", content_type="text/plain")
 
 
 @public

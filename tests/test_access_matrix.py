@@ -39,6 +39,7 @@ ACCESS: dict[str, frozenset[str]] = {
     "outbox-retry": SITE_ADMIN,
     "audit-list": SITE_ADMIN,
     "healthz": ANYONE,
+    "livez": ANYONE,
     "api:me": SIGNED_IN,
     "api-schema": SIGNED_IN,
     "api-docs": SIGNED_IN,

@@ -23,6 +23,14 @@ def test_healthz_answers_503_when_the_broker_is_unreachable(client, settings):
     assert response.json()["broker"] == "down"
 
 
+def test_livez_answers_without_touching_the_database(client, django_assert_num_queries):
+    with django_assert_num_queries(0):
+        response = client.get(reverse("livez"))
+    assert response.status_code == 200
+    assert response.content == b"ok"
+    assert "no-cache" in response["Cache-Control"]
+
+
 def test_pages_carry_a_strict_content_security_policy(client, department):
     client.force_login(department.radiologist)
     response = client.get(reverse("home"))

@@ -16,9 +16,9 @@ from django.urls import reverse
 from django.utils import timezone
 
 from conferences.models import AgendaItem, Conference, KeyImage, TeachingCase
-from conferences.pdf import html_to_pdf
 from conferences.selectors_cases import deck_items, vote_summaries
 from conferences.services.cases import slide_credits
+from peerlearning.lib.pdf import html_to_pdf
 
 PAPERS = {"a4": "A4 landscape", "letter": "letter landscape"}
 

@@ -13,9 +13,9 @@ from django.urls import reverse
 from anonymizer.tests.factories import IDENTITY
 from conferences.deck import deck_html, deck_pdf
 from conferences.models import TeachingCase
-from conferences.pdf import BASE_URL, _fetcher_class
 from conferences.tests.conftest import make_conference
 from conferences.tests.teaching import agenda_of, candidate, ready_case
+from peerlearning.lib.pdf import BASE_URL, static_only_fetcher
 from peerlearning.models import AuditEvent, Role
 from peerlearning.testing import make_member
 
@@ -136,7 +136,7 @@ def test_a_held_back_case_is_left_out_of_the_pdf(department, deck):
 
 def test_the_pdf_renderer_fetches_only_static_files_and_the_decks_key_images(department, deck):
     _, files = deck_html(deck)
-    fetcher = _fetcher_class()(files=files)
+    fetcher = static_only_fetcher(files=files)
     allowed = next(iter(files))
     assert fetcher.fetch(f"https://pdf.invalid{allowed}").read()[:4] == b"\x89PNG"
     assert b"<svg" in fetcher.fetch(f"{BASE_URL}static/img/favicon.svg").read()

@@ -20,9 +20,9 @@ from tests.security.conftest import CountingHandler, case_for, held_conference
 
 pytestmark = pytest.mark.django_db
 
-# Every module with a renderer of its own; submissions (and reporting) render through the
-# shared peerlearning/lib/pdf.py.
-MODULES = ["conferences.pdf", "peerlearning.lib.pdf"]
+# Every module with a renderer of its own: the apps render through the shared
+# peerlearning/lib/pdf.py.
+MODULES = ["peerlearning.lib.pdf"]
 
 
 def pdf_modules() -> dict:

@@ -8,9 +8,10 @@ ENV PYTHONDONTWRITEBYTECODE=1 \
     PIP_DISABLE_PIP_VERSION_CHECK=1
 
 # WeasyPrint renders the submission PDFs with Pango and HarfBuzz, and needs a font to draw with.
+# tesseract-ocr proposes the rectangles of the pixel review (anonymizer/ocr.py).
 RUN apt-get update \
     && apt-get install -y --no-install-recommends \
-        libpango-1.0-0 libpangoft2-1.0-0 libharfbuzz-subset0 fonts-dejavu-core \
+        libpango-1.0-0 libpangoft2-1.0-0 libharfbuzz-subset0 fonts-dejavu-core tesseract-ocr \
     && rm -rf /var/lib/apt/lists/*
 
 RUN groupadd --system --gid 10001 peerlearning \

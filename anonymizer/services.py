@@ -10,7 +10,7 @@ import hashlib
 import io
 import json
 import os
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import IO
@@ -165,8 +165,12 @@ def anonymize_directory(
     report_path: str | os.PathLike[str] | None = None,
     secret: str | bytes | None = None,
     options: Options | None = None,
+    progress: Callable[[FileResult, DirectorySummary], None] | None = None,
 ) -> DirectorySummary:
-    """De-identify every DICOM file under ``src`` into ``dst``; report per file."""
+    """De-identify every DICOM file under ``src`` into ``dst``; report per file.
+
+    ``progress``, if given, is called after each file with its result and the counts so far.
+    """
     src, dst = Path(src), Path(dst)
     if not src.is_dir():
         raise NotADirectoryError(f"{src} is not a directory")
@@ -195,6 +199,8 @@ def anonymize_directory(
             )
             _count(summary, result)
             report.write(result)
+            if progress is not None:
+                progress(result, summary)
         report.finish(summary)
     forget_case_data()
     summary.report_path = str(report_path or "")

@@ -25,6 +25,7 @@ from pydicom.dataset import Dataset
 from pydicom.errors import InvalidDicomError
 
 from anonymizer.dicom import DUMMY_TEXT
+from anonymizer.ocr import ocr_available, propose_rectangles
 from anonymizer.pixels import (
     WINDOW_PRESETS,
     Rect,
@@ -58,6 +59,7 @@ __all__ = [
     "render",
     "scrub_edit",
     "scrub_import",
+    "text_proposals",
     "verify_stored",
     "verify_texts",
 ]
@@ -320,6 +322,13 @@ def apply_blackout(data: bytes, rectangles: list[Rect]) -> bytes:
     buffer = io.BytesIO()
     ds.save_as(buffer, enforce_file_format=True)
     return buffer.getvalue()
+
+
+def text_proposals(ds: Dataset) -> list[Rect] | None:
+    """Rectangles around text OCR finds in the first frame; None when no OCR is installed."""
+    if not ocr_available():
+        return None
+    return propose_rectangles(ds)
 
 
 def render(ds: Dataset, *, frame: int = 0, preset: str = "auto") -> bytes:

@@ -3,6 +3,7 @@
 from django import forms
 from django.core.exceptions import ValidationError
 
+from anonymizer.forms import MultipleFileField
 from conferences.anonymize import PRESETS, Rect
 from conferences.models import TeachingCase
 from submissions.models import Reason
@@ -138,22 +139,6 @@ class CaseForm(forms.ModelForm):
         values.update(options=data["options"], correct_option=data["correct_option"])
         values["tags"] = data["tags"]
         return values
-
-
-class MultipleFileInput(forms.ClearableFileInput):
-    allow_multiple_selected = True
-
-
-class MultipleFileField(forms.FileField):
-    def __init__(self, *args, **kwargs):
-        kwargs.setdefault("widget", MultipleFileInput(attrs={"multiple": True}))
-        super().__init__(*args, **kwargs)
-
-    def clean(self, data, initial=None):
-        single = super().clean
-        if isinstance(data, (list, tuple)):
-            return [single(d, initial) for d in data]
-        return [single(data, initial)] if data else []
 
 
 class UploadForm(forms.Form):

@@ -236,6 +236,9 @@ class CaseImage(models.Model):
     dicom = models.FileField(upload_to=_case_file, max_length=300)
     needs_pixel_review = models.BooleanField(default=False)
     pixel_review_reasons = models.JSONField(default=list, blank=True)
+    # Rectangles [x, y, width, height] around text that OCR found, filled into the blackout
+    # tool for the champion to check; None: not looked for (no OCR installed, or no need).
+    ocr_proposals = models.JSONField(null=True, blank=True)
     pixels_reviewed_by = models.ForeignKey(
         settings.AUTH_USER_MODEL, on_delete=models.SET_NULL, null=True, blank=True, related_name="+"
     )

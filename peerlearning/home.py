@@ -51,6 +51,7 @@ PANELS = {
             ("Conferences", "conferences:list"),
             ("Monitoring", "reporting:monitoring"),
             ("Improvement actions", "conferences:actions"),
+            ("De-identify DICOM", "anonymizer:jobs"),
         ],
     ),
     Role.ADMIN_ASSISTANT: (
@@ -104,6 +105,7 @@ def home_panels_for(user) -> list[HomePanel]:
                     [
                         ("Outbox", "outbox-list"),
                         ("Audit trail", "audit-list"),
+                        ("De-identify DICOM", "anonymizer:jobs"),
                         ("Import a roster", "admin:peerlearning_membership_import"),
                         ("Admin site", "admin:index"),
                     ]

@@ -354,8 +354,10 @@ SPECTACULAR_SETTINGS = {
 }
 
 ANONYMIZER_SECRET = env_secret("ANONYMIZER_SECRET", default=SECRET_KEY)
+# Days the upload page's results (de-identified zip, report) are kept (anonymizer/jobs.py).
+ANONYMIZER_RESULTS_DAYS = env.int("ANONYMIZER_RESULTS_DAYS", default=7)
 
-# Teaching-case DICOM uploads (conferences/uploads.py) and anonymous audience votes.
+# Teaching-case DICOM uploads (anonymizer/uploads.py) and anonymous audience votes.
 TEACHING_CASE_UPLOAD_MAX_MB = env.int("TEACHING_CASE_UPLOAD_MAX_MB", default=500)
 TEACHING_CASE_UNZIPPED_MAX_MB = env.int("TEACHING_CASE_UNZIPPED_MAX_MB", default=2048)
 TEACHING_CASE_ZIP_MAX_RATIO = env.int("TEACHING_CASE_ZIP_MAX_RATIO", default=100)

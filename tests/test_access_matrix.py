@@ -118,6 +118,17 @@ ACCESS: dict[str, frozenset[str]] = {
         ],
         SIGNED_IN,
     ),
+    # The anonymizer's upload page (issue 4): champions and site admins; a job is its owner's.
+    **dict.fromkeys(
+        [
+            "anonymizer:jobs",
+            "anonymizer:job",
+            "anonymizer:job-status",
+            "anonymizer:job-download",
+            "anonymizer:job-report",
+        ],
+        frozenset({"champion", "site_admin"}),
+    ),
     "submissions:submit": SUBMITTERS,
     "submissions:submit-validate": SUBMITTERS,
     "submissions:reader-search": SUBMITTERS,

@@ -18,6 +18,7 @@ from django.db import transaction
 from django.db.models import F, Max, Q
 from django.utils import timezone
 
+from anonymizer.uploads import Limits, UploadRefused, inspect, iter_payloads
 from conferences import anonymize
 from conferences.anonymize import CaseKeys, Rect, scrub_edit
 from conferences.models import (
@@ -33,7 +34,6 @@ from conferences.services.cases import (
     case_keys,
     teaching_case_sweep,
 )
-from conferences.uploads import Limits, UploadRefused, inspect, iter_payloads
 from peerlearning.lib.audit import audit_record
 from peerlearning.models import AuditEvent, User
 
@@ -233,6 +233,7 @@ def _store_one(case, upload, index, ds, keys: CaseKeys) -> dict | str | None:
     out = anonymize.read_dataset(result.data, headers_only=True)
     if CaseImage.objects.filter(case=case, sop_instance_uid=str(out.SOPInstanceUID)).exists():
         return "skipped"
+    proposals = _text_proposals(result.data) if result.pixel_review_reasons else None
     name = default_storage.save(
         f"{_case_dir(case)}/dicom/{uuid.uuid4()}.dcm", ContentFile(result.data)
     )
@@ -252,10 +253,16 @@ def _store_one(case, upload, index, ds, keys: CaseKeys) -> dict | str | None:
         dicom=name,
         needs_pixel_review=bool(result.pixel_review_reasons),
         pixel_review_reasons=result.pixel_review_reasons,
+        ocr_proposals=proposals,
         findings=[],
         verified_at=timezone.now(),
     )
     return None
+
+
+def _text_proposals(data: bytes) -> list[list[int]] | None:
+    rects = anonymize.text_proposals(anonymize.read_dataset(data))
+    return None if rects is None else [[r.x, r.y, r.width, r.height] for r in rects]
 
 
 MODALITY_MAP = {"CT": "CT", "MR": "MR", "CR": "XR", "DX": "XR", "US": "US", "NM": "NM"}
@@ -384,6 +391,20 @@ def image_delete(*, image: CaseImage, actor: User) -> None:
     transaction.on_commit(lambda: [default_storage.delete(n) for n in names])
     case_check_run(case=case)
     audit_record(action=AuditEvent.Action.DELETE, actor=actor, obj=case, detail={"what": "image"})
+
+
+def image_text_proposals(*, image: CaseImage) -> list[Rect]:
+    """Where OCR sees text in a flagged image, for the champion to check (found once, kept)."""
+    if not image.needs_pixel_review:
+        return []
+    if image.ocr_proposals is None:
+        # Uploaded before OCR was installed: look now, once.
+        with default_storage.open(image.dicom.name, "rb") as handle:
+            found = _text_proposals(handle.read())
+        if found is not None:
+            image.ocr_proposals = found
+            image.save(update_fields=["ocr_proposals"])
+    return [Rect(*r) for r in image.ocr_proposals or []]
 
 
 def rectangles_within(image: CaseImage, rectangles: list[Rect]) -> list[Rect]:

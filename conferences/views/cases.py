@@ -9,6 +9,7 @@ from django.http import FileResponse, Http404, HttpResponse
 from django.shortcuts import redirect, render
 from django.views.decorators.http import require_POST
 
+from anonymizer.uploads import MB, Limits, UploadRefused
 from conferences import selectors_cases as cases
 from conferences.anonymize import KIND_LABELS, PRESETS, presets_for
 from conferences.forms_cases import (
@@ -36,11 +37,11 @@ from conferences.services.images import (
     image_blackout,
     image_delete,
     image_preview,
+    image_text_proposals,
     key_image_add,
     key_image_delete,
     key_image_update,
 )
-from conferences.uploads import MB, Limits, UploadRefused
 from peerlearning.access import ALL_ROLES, roles, signed_in
 from peerlearning.models import Role, Section
 
@@ -315,7 +316,10 @@ def image_review(request, case, image):
     """The blackout tool: rectangles drawn (or typed) on the image, applied on the server."""
     case = cases.teaching_case_get_for_champion(user=request.user, case_uuid=case)
     image = cases.case_image_get(case=case, pk=image)
-    form = BlackoutForm(request.POST or None)
+    proposals = image_text_proposals(image=image) if request.method == "GET" else []
+    # OCR's proposals start in the form: nothing is blacked out until the champion saves.
+    initial = "\n".join(f"{r.x}, {r.y}, {r.width}, {r.height}" for r in proposals)
+    form = BlackoutForm(request.POST or None, initial={"rectangles": initial})
     if request.method == "POST" and form.is_valid():
         rectangles = form.cleaned_data["rectangles"]
         image_blackout(image=image, rectangles=rectangles, actor=request.user)
@@ -332,7 +336,13 @@ def image_review(request, case, image):
         request,
         "conferences/image_review.html",
         # Small images are shown larger (at least 720 pixels wide) to draw on precisely.
-        {"case": case, "image": image, "form": form, "display_width": max(image.columns, 720)},
+        {
+            "case": case,
+            "image": image,
+            "form": form,
+            "proposals": proposals,
+            "display_width": max(image.columns, 720),
+        },
     )
 
 

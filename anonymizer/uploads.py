@@ -1,9 +1,11 @@
 """Checking uploaded DICOM (files or zips) before anything is kept, and reading it back.
 
-The web request only inspects: sizes, the zip's directory, the first bytes of each file.
-A refusal names every problem in words for the champion and keeps nothing. The Celery task
-then reads the staged files with `iter_payloads`, which enforces the same limits on the
-bytes actually decompressed (a zip may lie about its sizes).
+Used by every page that takes DICOM: the teaching-case images (conferences) and the
+anonymizer's own upload page (anonymizer/jobs.py). The web request only inspects: sizes,
+the zip's directory, the first bytes of each file. A refusal names every problem in words
+for the champion and keeps nothing. The Celery task then reads the staged files with
+`iter_payloads`, which enforces the same limits on the bytes actually decompressed (a zip
+may lie about its sizes).
 
 Protections: a total size limit; per zip, a limit on the uncompressed total, on the number
 of files, and on the compression ratio of each entry (zip bombs); entries whose path is
@@ -23,6 +25,7 @@ from dataclasses import dataclass, field
 from typing import IO
 
 from django.conf import settings
+from pydicom import dcmread
 
 MB = 1024 * 1024
 # Files a PACS export or an operating system adds, skipped without complaint.
@@ -94,10 +97,17 @@ def looks_like_dicom(head: bytes, read_all) -> bool:
     """The "DICM" marker after the preamble, or (rarely) a bare dataset that parses."""
     if head[128:132] == b"DICM":
         return True
-    from conferences.anonymize import read_dataset
-
     data = read_all()
-    return data is not None and read_dataset(data, headers_only=True) is not None
+    return data is not None and _parses_as_dataset(data)
+
+
+def _parses_as_dataset(data: bytes) -> bool:
+    """Whether bytes without the preamble still read as a DICOM object's header."""
+    try:
+        ds = dcmread(io.BytesIO(data), stop_before_pixels=True, force=True)
+    except Exception:  # unreadable means "not DICOM" here
+        return False
+    return "SOPClassUID" in ds and "SOPInstanceUID" in ds
 
 
 def _listed(names: list[str]) -> str:

@@ -56,6 +56,9 @@ KEEP_PRESENT_EMPTY = frozenset(
 KEEP_PRESENT_DUMMY = frozenset(
     {"DeviceSerialNumber", "ContentDate", "ContentTime", "AcquisitionDateTime"}
 )
+# Where the table asks for a dummy but a dummy would leave a file pretending to hold a
+# document: a PDF or CDA report inside the file cannot be checked, so it goes.
+REMOVE_NOT_DUMMY = frozenset({"EncapsulatedDocument"})
 
 
 @dataclass(frozen=True)
@@ -64,7 +67,8 @@ class ProfileRow:
     name: str
     basic: str
     options: Mapping[str, str]
-    in_std_comp_iod: bool
+    # None for the rows only the newer published copy has (it lacks that column).
+    in_std_comp_iod: bool | None
 
     @property
     def tag_int(self) -> int | None:
@@ -79,7 +83,7 @@ class ProfileRow:
 @dataclass(frozen=True)
 class Profile:
     rows: tuple[ProfileRow, ...]
-    source: Mapping[str, str]
+    source: Mapping[str, Mapping[str, str]]
     row_count: int
     by_tag: Mapping[int, ProfileRow] = field(repr=False)
     curve_row: ProfileRow = field(repr=False)
@@ -183,6 +187,8 @@ def resolve_action(row: ProfileRow, keyword: str, options: Options) -> str:
 
 def resolve_basic(code: str, keyword: str) -> str:
     choices = code.rstrip("*").split("/")
+    if keyword in REMOVE_NOT_DUMMY:
+        return "X"
     if choices == ["X"] and keyword in KEEP_PRESENT_EMPTY:
         return "Z"
     if len(choices) == 1:

@@ -106,7 +106,7 @@ def test_file_meta_is_rebuilt_around_the_new_sop_instance_uid(out, report):
 def test_dates_shift_by_the_case_offset_and_times_stay(out):
     offset = case_date_offset(secret=SECRET, case_key=CASE)
     assert out.StudyDate == shift_da("20240115", offset)
-    assert out.InstanceCreationDate == out.StudyDate  # not in the table: shifted by the net
+    assert out.InstanceCreationDate == out.StudyDate
     assert out.AcquisitionDateTime == f"{out.StudyDate}101501.123456+0100"
     assert out.StudyTime == "101500"
     assert out.LongitudinalTemporalInformationModified == "MODIFIED"
@@ -120,13 +120,16 @@ def test_intervals_between_studies_of_a_case_are_kept():
 
 
 def test_without_the_dates_option_dates_are_emptied():
-    out, report = deid(options=Options(retain_longitudinal_modified_dates=False))
+    ds = make_image()
+    ds.ExpiryDate = "20231201"  # not in the table: emptied by the net
+    out, report = deid(ds, options=Options(retain_longitudinal_modified_dates=False))
     assert out.StudyDate == ""
-    assert out.InstanceCreationDate == ""
+    assert "InstanceCreationDate" not in out
     assert "SeriesDate" not in out
     assert out.ContentDate == "19000101"  # Z/D kept present with a dummy
     assert out.LongitudinalTemporalInformationModified == "REMOVED"
-    assert report.to_dict()["actions"]["InstanceCreationDate"] == "Z:date"
+    assert out.ExpiryDate == ""
+    assert report.to_dict()["actions"]["ExpiryDate"] == "Z:date"
 
 
 def test_descriptors_that_pass_the_scrubber_are_kept_and_others_cleaned(out, report):
@@ -241,8 +244,8 @@ def test_unknown_public_attributes_and_group_lengths_are_removed():
 
 def test_unlisted_dates_uids_and_encapsulated_documents_get_safety_nets():
     ds = _with(
-        DateOfLastCalibration=("DA", "20231201"),
-        RadiopharmaceuticalStartDateTime=("DT", "20231201101500"),
+        ExpiryDate=("DA", "20231201"),
+        ExpirationDateTime=("DT", "20231201101500"),
         EncapsulatedDocument=("OB", b"%PDF-1.4 Quillfeather"),
         ReferencedFrameOfReferenceUID=("UI", uid(1, 0)),
     )
@@ -251,11 +254,12 @@ def test_unlisted_dates_uids_and_encapsulated_documents_get_safety_nets():
     ds.ReferencedSeriesSequence[0].ReferencedSOPClassUID = "1.2.840.10008.5.1.4.1.1.2"
     out, report = deid(ds)
     offset = case_date_offset(secret=SECRET, case_key=CASE)
-    assert out.DateOfLastCalibration == shift_da("20231201", offset)
-    assert out.RadiopharmaceuticalStartDateTime.startswith(shift_da("20231201", offset))
+    assert out.ExpiryDate == shift_da("20231201", offset)
+    assert out.ExpirationDateTime.startswith(shift_da("20231201", offset))
+    # Listed (D) since the 2024 table; removed rather than given a dummy.
     assert "EncapsulatedDocument" not in out
     assert out.ReferencedSeriesSequence[0].SeriesInstanceUID == out.SeriesInstanceUID
-    assert report.to_dict()["actions"]["EncapsulatedDocument"] == "X:encapsulated-document"
+    assert report.to_dict()["actions"]["EncapsulatedDocument"] == "X"
 
 
 def test_unreadable_dates_are_emptied_and_unreadable_values_removed():

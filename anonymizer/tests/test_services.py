@@ -55,7 +55,7 @@ def test_a_case_directory_is_deidentified_file_by_file(case, tmp_path):
         "ok": True,
     }
     assert report["summary"] == summary.as_dict()
-    assert report["profile"]["rows"] == 460
+    assert report["profile"]["rows"] == 623
     assert report["options"]["method_codes"] == ["113100", "113107", "113105", "113108"]
     written = [f for f in report["files"] if f["status"] == "written"]
     assert all(f["verifier"] == {"passed": True, "findings": []} for f in written)

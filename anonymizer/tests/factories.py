@@ -8,10 +8,12 @@ descriptions, so a test can check that every one of them is gone.
 from __future__ import annotations
 
 import io
+import zipfile
 from dataclasses import dataclass, field
 from pathlib import Path
 
 import numpy as np
+from django.core.files.uploadedfile import SimpleUploadedFile
 from pydicom.data import get_testdata_file
 from pydicom.dataset import Dataset, FileDataset, FileMetaDataset
 from pydicom.sequence import Sequence
@@ -296,3 +298,12 @@ def write_case(root: Path, *, images: int = 3, who: Identity = IDENTITY) -> Seri
         # Folder names like these are PHI too and must not reach the report.
         series.files.append(write(ds, root / f"{who.family}_{who.given}" / f"IMG{n:04d}.dcm"))
     return series
+
+
+def zip_of(entries: dict[str, bytes], *, name: str = "export.zip") -> SimpleUploadedFile:
+    """An uploaded zip holding `entries` (name inside the zip -> bytes)."""
+    buffer = io.BytesIO()
+    with zipfile.ZipFile(buffer, "w", zipfile.ZIP_DEFLATED) as archive:
+        for entry, data in entries.items():
+            archive.writestr(entry, data)
+    return SimpleUploadedFile(name, buffer.getvalue(), "application/zip")

@@ -27,7 +27,7 @@ from anonymizer.jobs import (
 )
 from anonymizer.models import DeidentificationJob
 from anonymizer.tasks import resume_deidentification_jobs
-from anonymizer.tests.factories import IDENTITY, make_image, to_bytes
+from anonymizer.tests.factories import IDENTITY, make_image, to_bytes, zip_of
 from anonymizer.uploads import UploadRefused
 from anonymizer.verify import Finding
 from peerlearning.celery import app as celery_app
@@ -61,14 +61,6 @@ def dicom_files(count: int = 3) -> list[SimpleUploadedFile]:
         SimpleUploadedFile(f"IMG{n:04d}", to_bytes(make_image(IDENTITY, instance=n)))
         for n in range(1, count + 1)
     ]
-
-
-def zip_of(entries: dict[str, bytes], *, name: str = "export.zip") -> SimpleUploadedFile:
-    buffer = io.BytesIO()
-    with zipfile.ZipFile(buffer, "w", zipfile.ZIP_DEFLATED) as archive:
-        for entry, data in entries.items():
-            archive.writestr(entry, data)
-    return SimpleUploadedFile(name, buffer.getvalue(), "application/zip")
 
 
 def upload(client, files, django_capture_on_commit_callbacks, case_key="teaching-1"):

@@ -7,18 +7,10 @@ import zipfile
 import pytest
 from django.core.files.uploadedfile import SimpleUploadedFile
 
-from anonymizer.tests.factories import IDENTITY, make_image, to_bytes
+from anonymizer.tests.factories import IDENTITY, make_image, to_bytes, zip_of
 from anonymizer.uploads import Limits, UploadRefused, inspect, iter_payloads
 
 LIMITS = Limits(total_bytes=10 << 20, unzipped_bytes=20 << 20, max_ratio=100, max_files=50)
-
-
-def zip_of(entries: dict[str, bytes], *, name: str = "export.zip") -> SimpleUploadedFile:
-    buffer = io.BytesIO()
-    with zipfile.ZipFile(buffer, "w", zipfile.ZIP_DEFLATED) as archive:
-        for entry, data in entries.items():
-            archive.writestr(entry, data)
-    return SimpleUploadedFile(name, buffer.getvalue(), "application/zip")
 
 
 def dicom_bytes(instance: int = 1) -> bytes:

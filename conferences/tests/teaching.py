@@ -8,8 +8,6 @@ kind of place, so a test can look for each of them on the slides.
 from __future__ import annotations
 
 import datetime
-import io
-import zipfile
 
 import numpy as np
 from django.core.files.uploadedfile import SimpleUploadedFile
@@ -74,14 +72,6 @@ def dicom_upload(
             setattr(ds, keyword, value)
         files.append(SimpleUploadedFile(f"{name}{n:04d}", to_bytes(ds), "application/octet-stream"))
     return files
-
-
-def zip_of(entries: dict[str, bytes], *, name: str = "export.zip") -> SimpleUploadedFile:
-    buffer = io.BytesIO()
-    with zipfile.ZipFile(buffer, "w", zipfile.ZIP_DEFLATED) as archive:
-        for entry, data in entries.items():
-            archive.writestr(entry, data)
-    return SimpleUploadedFile(name, buffer.getvalue(), "application/zip")
 
 
 def upload_and_process(case: TeachingCase, files, actor: User):

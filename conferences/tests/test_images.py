@@ -12,7 +12,7 @@ from django.urls import reverse
 from PIL import Image, ImageDraw, ImageFont
 
 from anonymizer.ocr import ocr_available
-from anonymizer.tests.factories import IDENTITY, make_secondary_capture, to_bytes
+from anonymizer.tests.factories import IDENTITY, make_secondary_capture, to_bytes, zip_of
 from conferences.anonymize import Rect
 from conferences.models import CaseImage, CaseUpload, KeyImage, TeachingCaseIdentity
 from conferences.services.cases import teaching_case_create
@@ -24,7 +24,7 @@ from conferences.services.images import (
     key_image_update,
     stalled_uploads,
 )
-from conferences.tests.teaching import dicom_upload, upload_and_process, zip_of
+from conferences.tests.teaching import dicom_upload, upload_and_process
 from peerlearning.models import Role
 from peerlearning.testing import make_member
 

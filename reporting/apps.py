@@ -5,6 +5,8 @@ class ReportingConfig(AppConfig):
     name = "reporting"
 
     def ready(self):
+        self._program_figures_follow_changes()
+
         from peerlearning.access import roles_access
         from peerlearning.models import Role
         from peerlearning.navigation import NavLink, register
@@ -35,3 +37,29 @@ class ReportingConfig(AppConfig):
                 roles_access(Role.ADMIN_ASSISTANT, Role.CHAMPION, Role.LEADER),
             )
         )
+
+    def _program_figures_follow_changes(self):
+        """The cached ledgers and leader dashboard go stale on any saved change to what they
+        count (reporting/targets.py)."""
+        from django.db.models.signals import post_delete, post_save
+
+        from conferences.models import Attendance, Conference, ImprovementAction
+        from peerlearning.models import Membership, Section
+        from reporting.models_targets import TargetExemption, TargetPolicy
+        from reporting.targets import program_changed
+        from submissions.models import SectionSubmissionSettings, Submission
+
+        for model in (
+            Submission,
+            SectionSubmissionSettings,
+            Section,
+            Membership,
+            TargetPolicy,
+            TargetExemption,
+            Conference,
+            Attendance,
+            ImprovementAction,
+        ):
+            uid = f"reporting-program-{model._meta.label_lower}"
+            post_save.connect(program_changed, sender=model, dispatch_uid=uid)
+            post_delete.connect(program_changed, sender=model, dispatch_uid=uid)

@@ -5,15 +5,24 @@ conference, the share of radiologists meeting the targets, improvement actions s
 A fixed number of queries whatever the number of sections or radiologists: the targets
 ledger of every section at once (`ledgers_build`), one grouped query each for the cases and
 the conferences, two for the actions.
+
+The page shows `leader_dashboard_html`: the figures, rendered, are kept in the cache for
+`FIGURES_TTL` seconds under the "program" figures version, which every saved change to
+what they count bumps (reporting/targets.py `program_changed`). So a leader sees a saved
+change on the next load, and one that bypasses saving (bulk imports) within FIGURES_TTL;
+docs/reports.md states the rule.
 """
 
 import datetime
 from dataclasses import dataclass, field
 
 from django.db.models import Count, Q, QuerySet
+from django.template.loader import render_to_string
 from django.utils import timezone
+from django.utils.safestring import mark_safe
 
 from conferences.models import ImprovementAction
+from peerlearning.lib.figures import figures_cached
 from peerlearning.models import Section
 from reporting import charts
 from reporting.acr import (
@@ -24,7 +33,7 @@ from reporting.acr import (
     conferences_in,
     radiologist_rows,
 )
-from reporting.targets import ledgers_build, months_between
+from reporting.targets import FIGURES_TTL, PROGRAM, ledgers_build, months_between
 from submissions.models import Reason
 
 RECENT_CONFERENCES = 24
@@ -206,3 +215,33 @@ def leader_dashboard(
         ),
     }
     return dashboard
+
+
+def leader_dashboard_html(
+    *, sections: QuerySet[Section] | list[Section], year: int, today: datetime.date, links: bool
+) -> str:
+    """The dashboard's figures as HTML (`leader.html#figures`), from the cache while nothing
+    they count has changed. `links`: to the leaders' other pages (site administrators get none).
+
+    The HTML is kept rather than the `LeaderDashboard`: unpickling and rendering the figures
+    took as long as the rest of a cached request.
+    """
+    sections = sorted(sections, key=lambda s: s.name)
+
+    def render() -> str:
+        dashboard = leader_dashboard(sections=sections, year=year, today=today)
+        return render_to_string(
+            "reporting/leader.html#figures", {"dashboard": dashboard, "is_leader": links}
+        )
+
+    html = figures_cached(
+        PROGRAM,
+        "leader",
+        year,
+        today.isoformat(),
+        ",".join(str(s.pk) for s in sections),
+        int(links),
+        compute=render,
+        ttl=FIGURES_TTL,
+    )
+    return mark_safe(html)  # our own template's output, escaped when rendered

@@ -2,8 +2,8 @@
 
 Reads (selectors) first, then the few writes that change a section's targets. Every
 figure for a section and a span of months comes from a fixed number of queries whatever
-the number of radiologists: the policies, the memberships, the exemptions, one grouped
-aggregate of the submissions, and the conference attendance per month. Pro-rating and
+the number of radiologists or months: the policies, the memberships, the exemptions, one
+grouped aggregate of the submissions, and two of the conference attendance. Pro-rating and
 sorting happen in Python over those few rows. See docs/targets.md.
 
 Rules, in one place:
@@ -22,6 +22,7 @@ Rules, in one place:
 
 import calendar
 import datetime
+import functools
 from collections import defaultdict
 from dataclasses import dataclass, field
 from decimal import ROUND_HALF_UP, Decimal
@@ -35,6 +36,7 @@ from django.utils import timezone
 
 from peerlearning.access import user_sections_with_role
 from peerlearning.lib.audit import audit_record
+from peerlearning.lib.figures import figures_cached, figures_changed
 from peerlearning.models import AuditEvent, Membership, Role, Section, User
 from reporting.models_targets import ReminderSettings, TargetExemption, TargetPolicy
 from submissions.models import Reason, SectionSubmissionSettings, Submission
@@ -48,6 +50,16 @@ REMINDER_ROLES = (Role.ADMIN_ASSISTANT, Role.CHAMPION)
 
 ONE = Decimal(1)
 ZERO = Decimal(0)
+
+# Cached figures (peerlearning/lib/figures.py): the ledgers and the leader's dashboard are
+# kept under the "program" version, which every saved change to what they count bumps
+# (`program_changed`, connected in apps.py), and expire after FIGURES_TTL seconds, the
+# longest a change that bypasses saving (bulk imports, renamed people) stays unseen.
+PROGRAM = "program"
+FIGURES_TTL = 60
+# Submission fields the figures depend on; saves of others (status, due times: several per
+# submission) leave them alone.
+SUBMISSION_FIELDS_COUNTED = {"section", "submitter", "reason", "counted", "created_at"}
 
 
 # Months ---------------------------------------------------------------------------------
@@ -93,6 +105,18 @@ def months_between(first: datetime.date, last: datetime.date) -> list[datetime.d
 
 def round_target(value: Decimal) -> int:
     return int(value.quantize(ONE, rounding=ROUND_HALF_UP))
+
+
+def program_changed(sender, instance=None, created=False, update_fields=None, **kwargs) -> None:
+    """post_save / post_delete receiver: a change to what the cached figures count."""
+    if (
+        sender is Submission
+        and not created
+        and update_fields is not None
+        and not SUBMISSION_FIELDS_COUNTED & set(update_fields)
+    ):
+        return
+    figures_changed(PROGRAM)
 
 
 # Who may see which section ----------------------------------------------------------------
@@ -374,8 +398,13 @@ def _submission_counts_many(
     return found
 
 
+@functools.lru_cache(maxsize=256)
 def _as_month(value) -> datetime.date:
-    """A TruncMonth value as the month's first day in the site's time zone."""
+    """A TruncMonth value as the month's first day in the site's time zone.
+
+    Cached: a grouped query returns the same dozen months on thousands of rows, and the
+    time-zone conversion was a tenth of the dashboards' Python time.
+    """
     if isinstance(value, datetime.datetime):
         return timezone.localtime(value).date() if timezone.is_aware(value) else value.date()
     return value
@@ -406,18 +435,10 @@ def attendance_selector():
 
 
 def _attendance(section: Section, months: list[datetime.date]) -> Attendance | None:
-    source = attendance_selector()
-    if source is None:
-        return None
-    held, attended = {}, {}
-    for month in months:
-        # Conferences are few per month but the share rule needs them month by month: one
-        # call per month, so a year is at most twelve, whatever the size of the section.
-        figures = source(
-            section=section, start=month, end=next_month(month) - datetime.timedelta(days=1)
-        )
-        held[month], attended[month] = figures.conferences_held, dict(figures.credited)
-    return Attendance(held=held, attended=attended)
+    """The section's attendance month by month: `_attendance_many` for one section (two
+    grouped queries for the whole span, rather than two per month)."""
+    found = _attendance_many([section], months)
+    return None if found is None else found[section.pk]
 
 
 def _attendance_target(policy: TargetPolicy, held: int | None, share: Decimal) -> Decimal | None:
@@ -480,7 +501,22 @@ def _people(
 def ledger_build(
     *, section: Section, months: list[datetime.date], with_attendance: bool = True
 ) -> Ledger:
-    """Everyone with a target in the section in these months, with their figures."""
+    """Everyone with a target in the section in these months, with their figures.
+
+    From the cache while nothing they count has changed (see `program_changed`).
+    """
+    return figures_cached(
+        PROGRAM,
+        "ledger",
+        section.pk,
+        ",".join(month_key(m) for m in months),
+        int(with_attendance),
+        compute=lambda: _ledger_compute(section, months, with_attendance),
+        ttl=FIGURES_TTL,
+    )
+
+
+def _ledger_compute(section: Section, months: list[datetime.date], with_attendance: bool) -> Ledger:
     start, end = months[0], next_month(months[-1])
     policies = section_policies(section=section)
     memberships = _memberships(section, start, end)

@@ -6,6 +6,7 @@ in reporting/report_jobs.py; whose OPPE report a person may read in reporting/op
 (themselves; leaders: radiologists of the sections they lead). See docs/reports.md.
 """
 
+import datetime
 import logging
 
 from django.contrib import messages
@@ -20,7 +21,7 @@ from peerlearning.access import roles, user_roles
 from peerlearning.lib.audit import audit_record
 from peerlearning.models import AuditEvent, Role, Section, User
 from reporting import report_jobs
-from reporting.dashboard import leader_dashboard
+from reporting.dashboard import leader_dashboard_html
 from reporting.forms_reports import AcrReportForm, MocYearForm, OppeBatchForm, OppeReferralForm
 from reporting.models import OppePolicy
 from reporting.oppe_forms import PeriodForm
@@ -58,7 +59,7 @@ def _pdf(content: bytes, file_name: str) -> HttpResponse:
 
 @leaders
 def leader(request):
-    sections, _ = _report_sections(request.user)
+    sections = list(report_jobs.report_sections_for(user=request.user).filter(is_active=True))
     chosen = request.GET.get("section", "")
     shown = [s for s in sections if str(s.pk) == chosen] or sections
     today = timezone.localdate()
@@ -67,17 +68,24 @@ def leader(request):
     except ValueError:
         year = today.year
     year = min(max(year, today.year - 20), today.year)
+    # Site administrators see the figures but not the leaders' other pages.
+    is_leader = Role.LEADER in user_roles(request.user)
     return render(
         request,
         "reporting/leader.html",
         {
-            "dashboard": leader_dashboard(sections=shown, year=year, today=today),
+            "figures": leader_dashboard_html(
+                sections=shown, year=year, today=today, links=is_leader
+            )
+            if shown
+            else "",
+            "shown": sorted(shown, key=lambda s: s.name),
+            "through": min(datetime.date(year, 12, 31), today),
             "sections": sections,
             "chosen": chosen if len(shown) == 1 and len(sections) > 1 else "",
             "year": year,
             "years": list(range(today.year, today.year - 5, -1)),
-            # Site administrators see the figures but not the leaders' other pages.
-            "is_leader": Role.LEADER in user_roles(request.user),
+            "is_leader": is_leader,
         },
     )
 

@@ -48,11 +48,20 @@ READER_ROLES = (Role.RADIOLOGIST, Role.TRAINEE)
 # Sections -------------------------------------------------------------------------------
 
 
+def submitter_section_ids(user: User) -> list[int]:
+    """Sections the person submits to today, looked up once per request (cached on the user):
+    a submission asks several times (the API's check, its section, the form)."""
+    cached = getattr(user, "_submissions_submitter_of", None)
+    if cached is None:
+        cached = user._submissions_submitter_of = user_sections_with_role(user, *SUBMITTER_ROLES)
+    return cached
+
+
 def sections_for_submitter(*, user: User) -> QuerySet[Section]:
     """Sections the person may submit to (radiologist or trainee there today)."""
-    return Section.objects.filter(
-        pk__in=user_sections_with_role(user, *SUBMITTER_ROLES), is_active=True
-    ).order_by("name")
+    return Section.objects.filter(pk__in=submitter_section_ids(user), is_active=True).order_by(
+        "name"
+    )
 
 
 def championed_section_ids(user: User) -> list[int]:

@@ -21,17 +21,17 @@ FORM_TO_API = {
 }
 
 
-def _form_data(data: dict, user) -> dict:
+def _form_data(data: dict, sections: list) -> dict:
+    """The API's JSON as the form's fields; `sections`: those the caller submits to."""
     section_slug = data.get("section")
     section = None
     if section_slug:
-        section = selectors.sections_for_submitter(user=user).filter(slug=section_slug).first()
+        section = next((s for s in sections if s.slug == section_slug), None)
         if section is None:
             raise ValidationError(
                 {"section": [f"You do not submit to a section called “{section_slug}”."]}
             )
     else:
-        sections = list(selectors.sections_for_submitter(user=user)[:2])
         if len(sections) > 1:
             raise ValidationError(
                 {"section": ["You submit to several sections: say which (its slug)."]}
@@ -118,11 +118,12 @@ class SubmissionListCreate(GenericAPIView):
         ],
     )
     def post(self, request):
-        if not selectors.sections_for_submitter(user=request.user).exists():
+        sections = list(selectors.sections_for_submitter(user=request.user))
+        if not sections:
             raise PermissionDenied("Only radiologists and trainees submit cases.")
         incoming = SubmissionCreateSerializer(data=request.data)
         incoming.is_valid(raise_exception=True)
-        form = SubmissionForm(_form_data(incoming.validated_data, request.user), user=request.user)
+        form = SubmissionForm(_form_data(incoming.validated_data, sections), user=request.user)
         if not form.is_valid():
             raise ValidationError(_api_errors(form))
         try:
@@ -131,7 +132,8 @@ class SubmissionListCreate(GenericAPIView):
             )
         except DjangoValidationError as error:
             raise ValidationError(error.message_dict) from error
-        submission = selectors.submission_get_for_submitter(user=request.user, pk=submission.pk)
+        # Answered from the instance just written (its section, reader and submitter are
+        # the objects the form resolved); only its actions are read back, in id order.
         body = SubmissionSerializer(submission, context={"sides": {submission.pk: "submitter"}})
         return Response(body.data, status=status.HTTP_201_CREATED)
 

@@ -42,8 +42,26 @@ def _feedback_send(
     submission.status = Submission.Status.FEEDBACK_SENT
     submission.feedback_sent_at = now
     _touch(submission, "status", "feedback_sent_at")
-    _event(submission, SubmissionEvent.Kind.FEEDBACK_SENT, actor, at=now)
+    return _feedback_deliver(submission, actor=actor, config=config, at=now)
+
+
+def _feedback_deliver(
+    submission: Submission,
+    *,
+    actor: User,
+    config: SectionSubmissionSettings,
+    at,
+    action_labels: list[str] | None = None,
+) -> OutboundEmail:
+    """The "feedback sent" event and the reader's e-mail, for a submission marked sent.
+
+    `action_labels`: the required actions' labels when the caller has them at hand (a new
+    submission), saving a query.
+    """
+    _event(submission, SubmissionEvent.Kind.FEEDBACK_SENT, actor, at=at)
     reader = submission.original_reader
+    if action_labels is None:
+        action_labels = [a.label for a in submission.actions.all()]
     email, created = email_enqueue(
         key=f"feedback:{submission.pk}:reader",
         to=reader.email,
@@ -53,7 +71,7 @@ def _feedback_send(
             "reader": reader,
             "section": submission.section.name,
             "accession_number": (submission.accession_number if config.accession_in_email else ""),
-            "actions": [a.label for a in submission.actions.all()],
+            "actions": action_labels,
             "urgent": submission.urgency == "urgent",
             "new_account": submission.reader_outside_roster and not reader.has_usable_password(),
             "link": _link("submissions:feedback-detail", submission.pk),

@@ -19,8 +19,8 @@ from submissions.models import (
     Submission,
     SubmissionEvent,
 )
-from submissions.services._shared import _champions, _event, _link, _next_action_due_refresh, _touch
-from submissions.services.feedback import _feedback_send, outside_reader_get_or_invite
+from submissions.services._shared import _champions, _event, _link
+from submissions.services.feedback import _feedback_deliver, outside_reader_get_or_invite
 
 # Submitting -----------------------------------------------------------------------------
 
@@ -59,6 +59,17 @@ def submission_create(
         reader_outside = True
     if reader is not None and reader.pk == submitter.pk:
         raise ValidationError({"original_reader": "You cannot send feedback to yourself."})
+    config = SectionSubmissionSettings.for_section(section)
+    actions = _unique_actions(actions)
+    # The status, the feedback time and the earliest due action are known before the row
+    # is written: one INSERT instead of an INSERT and three UPDATEs (docs/performance.md).
+    if reader is None:
+        status = Submission.Status.SUBMITTED
+    elif config.review_before_sending:
+        status = Submission.Status.AWAITING_REVIEW
+    else:
+        status = Submission.Status.FEEDBACK_SENT
+    due_at = now + config.window(urgency)
     submission = Submission(
         section=section,
         submitter=submitter,
@@ -75,6 +86,9 @@ def submission_create(
         original_reader=reader,
         reader_named_by_submitter=reader is not None,
         reader_outside_roster=reader is not None and reader_outside,
+        status=status,
+        feedback_sent_at=now if status == Submission.Status.FEEDBACK_SENT else None,
+        next_action_due_at=due_at if actions else None,
         created_at=now,
         updated_at=now,
     )
@@ -89,31 +103,31 @@ def submission_create(
                 {"accession_number": "You have already submitted this case."}
             ) from error
         raise
-    config = SectionSubmissionSettings.for_section(section)
-    RequiredAction.objects.bulk_create(
+    created_actions = RequiredAction.objects.bulk_create(
         RequiredAction(
             submission=submission,
             kind=action.kind,
             detail=action.detail if action.kind == ActionKind.OTHER else "",
-            due_at=now + config.window(urgency),
+            due_at=due_at,
         )
-        for action in _unique_actions(actions)
+        for action in actions
     )
-    _next_action_due_refresh(submission)
     _event(submission, SubmissionEvent.Kind.CREATED, submitter, at=now)
     audit_record(action=AuditEvent.Action.CREATE, actor=submitter, obj=submission, request=request)
 
-    if reader is None:
-        submission.status = Submission.Status.SUBMITTED
-        _touch(submission, "status")
+    if status == Submission.Status.SUBMITTED:
         _notify_champions(submission, "new")
-    elif config.review_before_sending:
-        submission.status = Submission.Status.AWAITING_REVIEW
-        _touch(submission, "status")
+    elif status == Submission.Status.AWAITING_REVIEW:
         _event(submission, SubmissionEvent.Kind.HELD, None)
         _notify_champions(submission, "review")
     else:
-        _feedback_send(submission, actor=submitter, config=config)
+        _feedback_deliver(
+            submission,
+            actor=submitter,
+            config=config,
+            at=now,
+            action_labels=[action.label for action in created_actions],
+        )
     return submission
 
 

@@ -248,3 +248,21 @@ def test_an_outside_address_that_is_on_the_roster_is_treated_as_a_roster_reader(
 
     assert response.status_code == 201
     assert not Submission.objects.get().reader_outside_roster
+
+
+def test_the_answer_to_a_submission_is_what_reading_it_back_gives(department):
+    # The POST answers from the instance it wrote rather than reading it again.
+    client = api_as(department.radiologist)
+    created = client.post(LIST, payload(department), format="json")
+    assert created.status_code == 201, created.json()
+    read = client.get(reverse("api:submission-detail", args=[created.json()["id"]]))
+    assert created.json() == read.json()
+
+
+def test_a_submission_takes_a_fixed_number_of_queries(department, django_assert_max_num_queries):
+    # The token, the caller's sections (once), the form's checks, then the writes: the
+    # submission, its actions, two events, the audit row, the reader's e-mail.
+    client = api_as(department.radiologist)
+    with django_assert_max_num_queries(25):
+        response = client.post(LIST, payload(department), format="json")
+    assert response.status_code == 201

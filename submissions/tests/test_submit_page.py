@@ -285,3 +285,14 @@ class TestPacsLaunchUrl:
 
         assert client.get(SUBMIT, {"accession": "A7654321"}).status_code == 302
         assert client.get(SUBMIT).status_code == 403
+
+
+def test_submitting_takes_a_fixed_number_of_queries(
+    radiologist_client, department, django_assert_max_num_queries
+):
+    # The session and the person, the form's checks, then the writes: the submission, its
+    # actions, two events, the audit row, the reader's e-mail; and the session's message.
+    radiologist_client.get(SUBMIT)  # warm: the site policy row is made on first use
+    with django_assert_max_num_queries(28):
+        response = radiologist_client.post(SUBMIT, form_data(department))
+    assert response.status_code == 302

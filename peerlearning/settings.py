@@ -43,6 +43,9 @@ ALLOWED_HOSTS = env.list("ALLOWED_HOSTS", default=["127.0.0.1", "localhost"] if 
 CSRF_TRUSTED_ORIGINS = env.list("CSRF_TRUSTED_ORIGINS", default=[])
 SITE_URL = env.str("SITE_URL", default="http://127.0.0.1:8000").rstrip("/")
 SITE_NAME = env.str("SITE_NAME", default="Peer Learning")
+# Domains at which a submitter may name a reader outside the roster, who then gets an
+# account by invitation (e.g. "hospital.org,telerad-partner.com"); empty allows any.
+OUTSIDE_READER_EMAIL_DOMAINS = env.list("OUTSIDE_READER_EMAIL_DOMAINS", default=[])
 
 INSTALLED_APPS = [
     "django.contrib.admin",

@@ -5,6 +5,7 @@ from dataclasses import dataclass
 from email.utils import parseaddr
 
 from django import forms
+from django.conf import settings
 from django.core.exceptions import ValidationError
 from django.core.validators import validate_email
 from django.urls import reverse
@@ -111,6 +112,13 @@ def _roster_match(section: Section, text: str, email: str) -> User | None:
     return matches[0] if len(matches) == 1 else None
 
 
+def outside_domain_allowed(email: str) -> bool:
+    """Whether a new account may be made for this address (OUTSIDE_READER_EMAIL_DOMAINS;
+    an empty list allows any domain)."""
+    domains = [d.lower().lstrip("@") for d in settings.OUTSIDE_READER_EMAIL_DOMAINS]
+    return not domains or email.rsplit("@", 1)[-1].lower() in domains
+
+
 def _outside_reader(email: str, submitter: User, section: Section) -> ReaderChoice:
     try:
         validate_email(email)
@@ -120,6 +128,12 @@ def _outside_reader(email: str, submitter: User, section: Section) -> ReaderChoi
     if email == submitter.email.lower():
         return ReaderChoice(error="You cannot send feedback to yourself.")
     existing = User.objects.filter(email__iexact=email).first()
+    if existing is None and not outside_domain_allowed(email):
+        allowed = ", ".join(f"@{d}" for d in settings.OUTSIDE_READER_EMAIL_DOMAINS)
+        return ReaderChoice(
+            error=f"Feedback outside the roster can go only to addresses ending in {allowed}. "
+            "Ask your PL champion to add this reader to the roster."
+        )
     if existing is not None and not existing.is_active:
         return ReaderChoice(error="This person's account is deactivated.")
     if existing is not None and selectors.is_on_roster(user=existing, section=section):

@@ -5,7 +5,7 @@ from django.urls import reverse
 from rest_framework.authtoken.models import Token
 from rest_framework.test import APIClient
 
-from peerlearning.models import OutboundEmail
+from peerlearning.models import OutboundEmail, User
 from submissions.models import RequiredAction, Submission
 
 pytestmark = pytest.mark.django_db
@@ -112,6 +112,24 @@ def test_a_reader_outside_the_roster_needs_to_be_said_so(department):
     assert "not on the Neuroradiology roster" in refused.json()["original_reader_email"][0]
     assert accepted.status_code == 201
     assert accepted.json()["original_reader"]["email"] == "visiting@elsewhere.org"
+
+
+def test_an_outside_reader_must_be_at_an_allowed_domain(department, settings):
+    settings.OUTSIDE_READER_EMAIL_DOMAINS = ["partner-telerad.org"]
+    data = payload(department, original_reader_outside=True)
+
+    refused = api_as(department.radiologist).post(
+        LIST, {**data, "original_reader_email": "someone@gmail.com"}, format="json"
+    )
+    accepted = api_as(department.radiologist).post(
+        LIST, {**data, "original_reader_email": "night.reader@Partner-Telerad.org"}, format="json"
+    )
+
+    assert refused.status_code == 400
+    assert "@partner-telerad.org" in refused.json()["original_reader_email"][0]
+    assert not User.objects.filter(email="someone@gmail.com").exists()
+    assert accepted.status_code == 201, accepted.json()
+    assert User.objects.filter(email="night.reader@partner-telerad.org").exists()
 
 
 def test_the_same_case_twice_is_refused(department):

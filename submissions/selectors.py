@@ -31,6 +31,7 @@ from django.http import Http404
 from django.utils import timezone
 
 from peerlearning.access import user_sections_with_role
+from peerlearning.lib.figures import figures_cached, figures_changed
 from peerlearning.models import Membership, Role, Section, User
 from submissions.models import (
     Reason,
@@ -246,6 +247,10 @@ def accession_seen(*, user: User, accession_number: str) -> tuple[Submission | N
 
 # The champion's queue --------------------------------------------------------------------
 
+# The counts above the queue are cached (`queue_counts`); see docs/submissions.md.
+QUEUE = "queue"
+QUEUE_COUNTS_TTL = 60
+
 QUEUE_SORTS = {
     "newest": ("-created_at", "-id"),
     "oldest": ("created_at", "id"),
@@ -329,14 +334,43 @@ def queue_for_champion(
 
 
 def queue_counts(*, user: User, now: datetime.datetime | None = None) -> dict[str, int]:
-    """The figures above the queue, in one query."""
-    now = now or timezone.now()
-    return champion_submissions(user=user).aggregate(
-        open=Count("pk", filter=Q(status__in=Submission.OPEN_STATUSES)),
+    """The figures above the queue, kept QUEUE_COUNTS_TTL seconds under the QUEUE topic's
+    version (peerlearning/lib/figures.py), which every saved or deleted submission bumps
+    (`queue_changed`, connected in apps.py). "overdue" follows the clock, not a write: a
+    due time that passes shows in the count at most QUEUE_COUNTS_TTL seconds late."""
+    sections = ",".join(str(pk) for pk in sorted(championed_section_ids(user)))
+    return figures_cached(
+        QUEUE,
+        user.pk,
+        sections,
+        compute=lambda: _queue_counts(user=user, now=now or timezone.now()),
+        ttl=QUEUE_COUNTS_TTL,
+    )
+
+
+def _queue_counts(*, user: User, now: datetime.datetime) -> dict[str, int]:
+    # Two cheap queries rather than one aggregate over the whole section: the open ones are an
+    # index-only scan of `submission_queue_open`, the overdue ones a range of
+    # `submission_queue_due`.
+    mine = champion_submissions(user=user)
+    counts = mine.open().aggregate(
+        open=Count("pk"),
         awaiting_review=Count("pk", filter=Q(status=Submission.Status.AWAITING_REVIEW)),
         without_reader=Count("pk", filter=Q(status=Submission.Status.SUBMITTED)),
-        overdue=Count("pk", filter=Q(next_action_due_at__lte=now)),
     )
+    counts["overdue"] = mine.filter(next_action_due_at__lte=now).count()
+    return counts
+
+
+def queue_changed(sender, **kwargs) -> None:
+    """post_save / post_delete receiver for Submission: the queue's counts go stale."""
+    figures_changed(QUEUE)
+
+
+def queue_is_default(filters: QueueFilters) -> bool:
+    """Whether the filters show every open submission of the person's sections, the set
+    `queue_counts()["open"]` counts (so the page need not count it again)."""
+    return filters == QueueFilters(status="open", sort=filters.sort)
 
 
 # What a submitter's month looks like ------------------------------------------------------

@@ -1,10 +1,14 @@
 """The champion's queue, the review page and its triage steps, the section's settings."""
 
+import datetime
+
 from django.contrib import messages
 from django.core.exceptions import ValidationError
 from django.core.paginator import Paginator
 from django.http import Http404
 from django.shortcuts import redirect, render
+from django.utils import timezone
+from django.utils.formats import date_format
 from django.views.decorators.http import require_POST
 
 from peerlearning.access import roles
@@ -39,12 +43,35 @@ def _queue_filters(request, sections) -> selectors.QueueFilters:
     )
 
 
+_STATUS_LABELS = dict(Submission.Status.choices)
+
+
+def _with_row_labels(rows: list[Submission]) -> list[Submission]:
+    """Each row's submission day (as the template's `date:"j M Y"` shows it, formatted once
+    per distinct day) and status label: the filter and `get_status_display` cost more than
+    the rest of a row's cells."""
+    days: dict[datetime.date, str] = {}
+    for row in rows:
+        day = timezone.localdate(row.created_at)
+        if day not in days:
+            days[day] = date_format(day, "j M Y")
+        row.created_day = days[day]
+        row.status_label = str(_STATUS_LABELS.get(row.status, row.status))
+    return rows
+
+
 @roles(Role.CHAMPION)
 def queue(request):
     sections = {s.pk: s for s in selectors.sections_for_champion(user=request.user)}
     filters = _queue_filters(request, sections)
     rows = selectors.queue_for_champion(user=request.user, filters=filters)
-    page = Paginator(rows, 50).get_page(request.GET.get("page"))
+    full_page = not (request.htmx and request.htmx.target == "queue-results")
+    counts = selectors.queue_counts(user=request.user) if full_page else None
+    paginator = Paginator(rows, 50)
+    if counts is not None and selectors.queue_is_default(filters):
+        paginator.count = counts["open"]  # the same set, already counted: no COUNT query
+    page = paginator.get_page(request.GET.get("page"))
+    page.object_list = _with_row_labels(list(page.object_list))
     context = {
         "page_obj": page,
         "filters": filters,
@@ -59,9 +86,9 @@ def queue(request):
             ("status", "Status"),
         ],
     }
-    if request.htmx and request.htmx.target == "queue-results":
+    if not full_page:
         return render(request, "submissions/queue.html#results", context)
-    context["counts"] = selectors.queue_counts(user=request.user)
+    context["counts"] = counts
     return render(request, "submissions/queue.html", context)
 
 

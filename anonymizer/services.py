@@ -7,7 +7,6 @@ report is written as it goes. A file the verifier finds anything in is not writt
 from __future__ import annotations
 
 import hashlib
-import io
 import json
 import os
 from collections.abc import Callable, Iterator
@@ -19,7 +18,13 @@ from pydicom import dcmread
 from pydicom.dataset import Dataset
 from pydicom.errors import InvalidDicomError
 
-from .dicom import DUMMY_TEXT, collect_identifiers, deidentify_dataset
+from .dicom import (
+    DUMMY_TEXT,
+    collect_identifiers,
+    deidentified_file_bytes,
+    deidentify_dataset,
+    forget_identifiers,
+)
 from .profile import Options, load_profile
 from .text import KnownIdentifiers, ScrubResult, forget_cases, scrub_text
 from .uids import UIDMapper
@@ -145,9 +150,7 @@ def deidentify_to_bytes(
     ds, report = deidentify_dataset(
         ds, case_key=case_key, secret=secret, options=options, known=known
     )
-    buffer = io.BytesIO()
-    ds.save_as(buffer, enforce_file_format=True)
-    data = buffer.getvalue()
+    data = deidentified_file_bytes(ds)
     findings = verify_file(
         data,
         checked,
@@ -214,6 +217,7 @@ def forget_case_data() -> None:
     and original UIDs in the worker's memory for no purpose.
     """
     forget_cases()
+    forget_identifiers()
     UIDMapper.for_case.cache_clear()
 
 

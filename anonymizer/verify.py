@@ -66,6 +66,7 @@ _TITLE_BEFORE = re.compile(r"(?i)\b(?:dr|mr|mrs|ms|mx|miss|prof|doctor)\.?\s*$")
 _NUMBER_VRS = {"IS", "DS", "FL", "FD", "SL", "SS", "UL", "US", "SV", "UV", "AT", "UI"}
 _BINARY_VRS = {"OB", "OW", "OD", "OF", "OL", "OV", "UN"}
 _PIXEL_TAGS = {0x7FE00010, 0x7FE00008, 0x7FE00009}
+_MEMO_LIMIT = 20_000
 _NOT_A_NAME = {"dr", "mr", "mrs", "ms", "md", "phd", "jr", "sr", "ii", "iii"}
 
 
@@ -109,15 +110,22 @@ def _entry(tag: int) -> tuple[str, str]:
 class _Seen(NamedTuple):
     """One element met on the walk, with the dataset (or item) that holds it."""
 
-    path: str
+    prefix: str
     tag: BaseTag
     vr: str
     keyword: str
     ds: Dataset
+    raw: DataElement | RawDataElement
+
+    @property
+    def path(self) -> str:
+        # Only a finding needs it: most elements never build their path.
+        tag = self.tag
+        return self.prefix + (self.keyword or f"({tag >> 16:04X},{tag & 0xFFFF:04X})")
 
     def strings(self) -> list[str]:
-        raw = self.ds.get_item(self.tag)
-        if isinstance(raw, RawDataElement) and isinstance(raw.value, bytes):
+        raw = self.raw
+        if type(raw) is RawDataElement and type(raw.value) is bytes:
             data = raw.value
             if self.vr in _BINARY_VRS:
                 return [data.decode("latin-1")]
@@ -129,13 +137,15 @@ class _Seen(NamedTuple):
 
 
 def _walk(ds: Dataset, prefix: str = "") -> Iterator[_Seen]:
-    for tag in list(ds.keys()):
-        raw = ds.get_item(tag)
+    for tag, raw in list(ds._dict.items()):
+        if type(raw) is RawDataElement and raw.value is None and raw.length:
+            raw = ds[tag]  # a value read later than the rest (deferred)
         keyword, dictionary_vr = _entry(tag)
         vr = raw.VR if raw.VR and raw.VR != "UN" else dictionary_vr
-        path = prefix + (keyword or f"({tag.group:04X},{tag.element:04X})")
-        yield _Seen(path, tag, vr, keyword, ds)
+        seen = _Seen(prefix, tag, vr, keyword, ds, raw)
+        yield seen
         if vr == "SQ":
+            path = seen.path
             for index, item in enumerate(ds[tag].value or []):
                 yield from _walk(item, f"{path}[{index}].")
 
@@ -163,6 +173,10 @@ class CaseIdentifiers:
     birth_dates: set[str] = field(default_factory=set)  # YYYYMMDD
     instance_uids: set[str] = field(default_factory=set)
     _pattern: re.Pattern[str] | None = field(default=None, repr=False)
+    # What each distinct text holds (a series repeats its texts); reset with the pattern.
+    memo: dict[str, tuple[tuple[str, int, int], ...]] = field(
+        default_factory=dict, repr=False, compare=False
+    )
 
     @classmethod
     def from_datasets(
@@ -179,6 +193,7 @@ class CaseIdentifiers:
             for part in _name_parts(name):
                 self.names.setdefault(part, "roster-name")
         self._pattern = None
+        self.memo.clear()
 
     def add_dataset(self, ds: Dataset) -> None:
         meta = getattr(ds, "file_meta", None)
@@ -215,6 +230,7 @@ class CaseIdentifiers:
                     v.strip() for v in elem.strings() if v and not v.startswith("1.2.840.10008.")
                 )
         self._pattern = None
+        self.memo.clear()
 
     def pattern(self) -> re.Pattern[str] | None:
         if self._pattern is None:
@@ -270,16 +286,30 @@ def _name_counts(text: str, match: re.Match[str], ids: CaseIdentifiers) -> bool:
     return any(n.lower() in ids.names and n.lower() not in COMMON_WORDS for n in neighbours)
 
 
+_DIGIT = re.compile(r"\d")
+_PHONE_PUNCTUATION = re.compile(r"[\s\-.()+]")
+
+
 def find_in_text(text: str, ids: CaseIdentifiers) -> Iterator[tuple[str, int, int]]:
     """(kind, start, end) of every known identifier in a piece of text."""
+    found = ids.memo.get(text)
+    if found is None:
+        found = tuple(_search_text(text, ids))
+        if len(ids.memo) >= _MEMO_LIMIT:
+            ids.memo.clear()
+        ids.memo[text] = found
+    return iter(found)
+
+
+def _search_text(text: str, ids: CaseIdentifiers) -> Iterator[tuple[str, int, int]]:
     pattern = ids.pattern()
     if pattern is not None and text:
         for match in pattern.finditer(text):
             if match.lastgroup == "n" and not _name_counts(text, match, ids):
                 continue
             yield ids.kind_of(match), match.start(), match.end()
-    if ids.phones and any(ch.isdigit() for ch in text):
-        compact = re.sub(r"[\s\-.()+]", "", text)
+    if ids.phones and _DIGIT.search(text):
+        compact = _PHONE_PUNCTUATION.sub("", text)
         for phone in ids.phones:
             if phone in compact:
                 yield "phone", 0, len(text)
@@ -315,31 +345,32 @@ def _check_element(
     allowed_names: set[str],
     allowed_private: set[tuple[str, int, int]],
 ) -> Iterator[Finding]:
-    tag, path, vr = elem.tag, elem.path, elem.vr
-    if tag.is_private and not _private_allowed(elem, allowed_private):
-        yield Finding("private-attribute", path)
-    if tag.group & 0xFF00 == 0x6000 and tag.element == 0x3000:
-        yield Finding("overlay-data", path)
-    if tag.group & 0xFF00 == 0x5000:
-        yield Finding("curve-data", path)
+    tag, vr = elem.tag, elem.vr
+    group = tag >> 16
+    if group & 1 and not _private_allowed(elem, allowed_private):
+        yield Finding("private-attribute", elem.path)
+    if group & 0xFF00 == 0x6000 and tag & 0xFFFF == 0x3000:
+        yield Finding("overlay-data", elem.path)
+    if group & 0xFF00 == 0x5000:
+        yield Finding("curve-data", elem.path)
     if elem.keyword == "IconImageSequence":
-        yield Finding("icon-image", path)
+        yield Finding("icon-image", elem.path)
     if vr == "SQ" or tag in _PIXEL_TAGS or (vr in _NUMBER_VRS and vr != "UI"):
         return
     values = elem.strings()
     if vr == "PN" and any(v.strip() and v.strip() not in allowed_names for v in values):
-        yield Finding("person-name-value", path)
+        yield Finding("person-name-value", elem.path)
     if vr == "UI":
         if any(v.strip(" \x00") in ids.instance_uids for v in values):
-            yield Finding("original-uid", path)
+            yield Finding("original-uid", elem.path)
         return
     if vr in {"DA", "DT"}:
         if any(v.strip()[:8] in ids.birth_dates for v in values):
-            yield Finding("birth-date", path)
+            yield Finding("birth-date", elem.path)
         return
     kinds = {kind for value in values for kind, _, _ in find_in_text(value, ids)}
     for kind in sorted(kinds):
-        yield Finding(kind, path)
+        yield Finding(kind, elem.path)
 
 
 def _private_allowed(elem: _Seen, allowed: set[tuple[str, int, int]]) -> bool:

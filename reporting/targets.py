@@ -26,6 +26,7 @@ import functools
 from collections import defaultdict
 from dataclasses import dataclass, field
 from decimal import ROUND_HALF_UP, Decimal
+from typing import TypeVar
 
 from django.core.exceptions import ValidationError
 from django.db import transaction
@@ -143,6 +144,47 @@ def section_for(*, user: User, pk: int | str | None, allowed=MONITOR_ROLES) -> S
     if section is None:
         raise Http404
     return section
+
+
+@dataclass(frozen=True)
+class MonitoringScope:
+    section: Section  # the one asked for (the first by name when none was)
+    sections: list[Section]  # every active section they monitor, by name
+    roles: frozenset[str]  # theirs today in `section`
+
+
+def monitoring_scope(*, user: User, pk: int | str | None, allowed=MONITOR_ROLES) -> MonitoringScope:
+    """`section_for`, `sections_for_monitoring` and `roles_in_section` in one query; 404.
+
+    The section's reminder settings come along (`ReminderSettings.for_section` reads them
+    from the section without a query): the month page shows them.
+    """
+    memberships = (
+        Membership.objects.current()
+        .filter(user=user, section__is_active=True)
+        .select_related("section__reminder_settings")
+        .order_by("section__name", "section_id")
+    )
+    sections: dict[int, Section] = {}
+    roles: dict[int, set[str]] = {}
+    for membership in memberships:
+        sections.setdefault(membership.section_id, membership.section)
+        roles.setdefault(membership.section_id, set()).add(membership.role)
+    eligible = [s for s in sections.values() if roles[s.pk] & set(allowed)]
+    if pk in (None, ""):
+        section = eligible[0] if eligible else None
+    else:
+        try:
+            section = next((s for s in eligible if s.pk == int(pk)), None)
+        except (TypeError, ValueError):
+            section = None
+    if section is None:
+        raise Http404
+    return MonitoringScope(
+        section=section,
+        sections=[s for s in sections.values() if roles[s.pk] & set(MONITOR_ROLES)],
+        roles=frozenset(roles[section.pk]),
+    )
 
 
 def roles_in_section(*, user: User, section: Section) -> frozenset[str]:
@@ -715,6 +757,17 @@ class MonthRow:
         return self.cell.counted / self.cell.target if self.cell.target else 1.0
 
     @property
+    def counted(self) -> int:
+        return self.cell.counted
+
+    @property
+    def search(self) -> str:
+        """First name, last name and e-mail, lower-case, a line each: what the name filter
+        matches (a filter word never spans two lines)."""
+        user = self.user
+        return f"{user.first_name.lower()}\n{user.last_name.lower()}\n{user.email.lower()}"
+
+    @property
     def exemption_labels(self) -> list[str]:
         labels = []
         for exemption in self.exemptions:
@@ -723,6 +776,34 @@ class MonthRow:
             else:
                 labels.append("Leave")
         return labels
+
+
+@dataclass
+class MonthLine:
+    """A month row reduced to what filtering and sorting need, with the row's HTML rendered
+    once: what the month page keeps in the cache (a `MonthRow` holds the whole year)."""
+
+    user_id: int
+    search: str
+    behind: bool
+    exempt: bool
+    progress: float
+    counted: int
+    ytd_attended: int | None
+    html: str
+
+    @classmethod
+    def of(cls, row: MonthRow, html: str) -> "MonthLine":
+        return cls(
+            user_id=row.user.pk,
+            search=row.search,
+            behind=row.behind,
+            exempt=row.exempt,
+            progress=row.progress,
+            counted=row.counted,
+            ytd_attended=row.ytd_attended,
+            html=html,
+        )
 
 
 @dataclass
@@ -760,6 +841,7 @@ MONTH_SORTS = {
     "submissions": "Most submissions first",
     "attendance": "Least attendance first",
 }
+R = TypeVar("R")  # a month row: `MonthRow`, or the `MonthLine` the page caches
 STATUS_FILTERS = {"": "Everyone", "behind": "Behind", "met": "On target", "exempt": "No target"}
 
 
@@ -797,7 +879,7 @@ def month_report(
             )
         )
     totals = _month_totals(rows, ledger, month)
-    rows = _filter_and_sort(rows, status=status, query=query, sort=sort)
+    rows = filter_and_sort(rows, status=status, query=query, sort=sort)
     return MonthReport(
         section=section,
         month=month,
@@ -831,7 +913,8 @@ def _month_totals(rows: list[MonthRow], ledger: Ledger, month: datetime.date) ->
     return totals
 
 
-def _filter_and_sort(rows: list[MonthRow], *, status: str, query: str, sort: str):
+def filter_and_sort(rows: list[R], *, status: str, query: str, sort: str) -> list[R]:
+    """The month's rows (`MonthRow` or `MonthLine`) the filters keep, in the order asked."""
     if status == "behind":
         rows = [r for r in rows if r.behind]
     elif status == "met":
@@ -839,17 +922,12 @@ def _filter_and_sort(rows: list[MonthRow], *, status: str, query: str, sort: str
     elif status == "exempt":
         rows = [r for r in rows if r.exempt]
     for word in query.lower().split()[:3]:
-        rows = [
-            r
-            for r in rows
-            if word in r.user.first_name.lower()
-            or word in r.user.last_name.lower()
-            or word in r.user.email.lower()
-        ]
+        rows = [r for r in rows if word in r.search]
+    rows = list(rows)
     if sort == "progress":
-        rows.sort(key=lambda r: (r.progress, r.cell.counted))
+        rows.sort(key=lambda r: (r.progress, r.counted))
     elif sort == "submissions":
-        rows.sort(key=lambda r: -r.cell.counted)
+        rows.sort(key=lambda r: -r.counted)
     elif sort == "attendance":
         rows.sort(key=lambda r: r.ytd_attended if r.ytd_attended is not None else 0)
     return rows

@@ -6,6 +6,7 @@ assistants and champions see the submissions behind them (date, reason, accessio
 leaders see counts. Which section a person may open is decided in `reporting/targets.py`.
 """
 
+import dataclasses
 import datetime
 
 from django.contrib import messages
@@ -13,12 +14,14 @@ from django.core.exceptions import ValidationError
 from django.db import transaction
 from django.http import Http404, HttpResponse
 from django.shortcuts import redirect, render
+from django.template.loader import get_template
 from django.urls import reverse
 from django.utils import timezone
 from django.views.decorators.http import require_POST
 
 from peerlearning.access import roles
 from peerlearning.lib.audit import audit_record
+from peerlearning.lib.figures import figures_cached
 from peerlearning.models import AuditEvent, User
 from reporting import exports_targets, reminders, targets
 from reporting.forms_targets import (
@@ -40,17 +43,17 @@ def _month_url(name: str, section, month: datetime.date, **extra) -> str:
     return f"{reverse(name)}?{query}"
 
 
-def _section_and_filters(request, allowed=MONITORS):
+def _scope_and_filters(request, allowed=MONITORS):
     filters = MonitoringFilters(request.GET).values()
-    section = targets.section_for(user=request.user, pk=filters["section"], allowed=allowed)
-    return section, filters
+    scope = targets.monitoring_scope(user=request.user, pk=filters["section"], allowed=allowed)
+    return scope, filters
 
 
-def _common(request, section, filters) -> dict:
-    section_roles = targets.roles_in_section(user=request.user, section=section)
+def _common(request, scope: targets.MonitoringScope, filters) -> dict:
+    section, section_roles = scope.section, scope.roles
     return {
         "section": section,
-        "sections": targets.sections_for_monitoring(user=request.user),
+        "sections": scope.sections,
         "filters": filters,
         "month": filters["month"],
         "month_key": targets.month_key(filters["month"]),
@@ -68,23 +71,54 @@ def _common(request, section, filters) -> dict:
 # The month dashboard -------------------------------------------------------------------------
 
 
+def month_page(*, section, month: datetime.date) -> targets.MonthReport:
+    """The month's report with every row as a `MonthLine` (its HTML up to the reminder
+    cell), unfiltered, from the cache while nothing it counts has changed.
+
+    The rendered rows are kept rather than the report: unpickling the year's ledger and
+    rendering the table took most of a cached request. Same version, lifetime and
+    freshness rule as the ledgers (docs/targets.md, "Cached ledgers").
+    """
+    month = targets.month_of(month)
+
+    def compute() -> targets.MonthReport:
+        report = targets.month_report(section=section, month=month)
+        row_template = get_template("reporting/monitoring.html#row")
+        context = {"report": report, "section": section, "month_key": targets.month_key(month)}
+        lines = [
+            targets.MonthLine.of(row, row_template.render({**context, "row": row}))
+            for row in report.rows
+        ]
+        return dataclasses.replace(report, rows=lines)
+
+    return figures_cached(
+        targets.PROGRAM,
+        "monitoring-month",
+        section.pk,
+        targets.month_key(month),
+        compute=compute,
+        ttl=targets.FIGURES_TTL,
+    )
+
+
 @roles(*MONITORS)
 def monitoring(request):
-    section, filters = _section_and_filters(request)
-    report = targets.month_report(
-        section=section,
-        month=filters["month"],
-        status=filters["status"],
-        query=filters["q"],
-        sort=filters["sort"],
+    scope, filters = _scope_and_filters(request)
+    section = scope.section
+    page = month_page(section=section, month=filters["month"])
+    report = dataclasses.replace(
+        page,
+        rows=targets.filter_and_sort(
+            page.rows, status=filters["status"], query=filters["q"], sort=filters["sort"]
+        ),
     )
     deliveries = reminders.deliveries_for(
-        section=section, month=report.month, user_ids=[row.user.pk for row in report.rows]
+        section=section, month=report.month, user_ids=[line.user_id for line in report.rows]
     )
     context = {
-        **_common(request, section, filters),
+        **_common(request, scope, filters),
         "report": report,
-        "rows": [(row, deliveries.get(row.user.pk)) for row in report.rows],
+        "rows": [(line, deliveries.get(line.user_id)) for line in report.rows],
         "reminder": reminders.reminder_state(
             section=section, month=report.month, deliveries=deliveries
         ),
@@ -99,10 +133,11 @@ def monitoring(request):
 
 @roles(*MONITORS)
 def monitoring_year(request):
-    section, filters = _section_and_filters(request)
+    scope, filters = _scope_and_filters(request)
+    section = scope.section
     report = targets.year_report(section=section, year=filters["year"], query=filters["q"])
     context = {
-        **_common(request, section, filters),
+        **_common(request, scope, filters),
         "report": report,
         "year": filters["year"],
         "previous_year": filters["year"] - 1,
@@ -115,7 +150,8 @@ def monitoring_year(request):
 
 @roles(*MONITORS)
 def monitoring_person(request, user_id: int):
-    section, filters = _section_and_filters(request)
+    scope, filters = _scope_and_filters(request)
+    section = scope.section
     detail = targets.person_month(
         viewer=request.user, section=section, user_id=user_id, month=filters["month"]
     )
@@ -135,13 +171,14 @@ def monitoring_person(request, user_id: int):
     return render(
         request,
         "reporting/monitoring_person.html",
-        {**_common(request, section, filters), "detail": detail},
+        {**_common(request, scope, filters), "detail": detail},
     )
 
 
 @roles(*MONITORS)
 def monitoring_export(request):
-    section, filters = _section_and_filters(request)
+    scope, filters = _scope_and_filters(request)
+    section = scope.section
     fmt = request.GET.get("format", "csv")
     period = request.GET.get("period", "month")
     if fmt not in exports_targets.FORMATS or period not in ("month", "year"):
@@ -175,7 +212,8 @@ def monitoring_export(request):
 
 @roles(*targets.REMINDER_ROLES)
 def reminders_preview(request):
-    section, filters = _section_and_filters(request, allowed=targets.REMINDER_ROLES)
+    scope, filters = _scope_and_filters(request, allowed=targets.REMINDER_ROLES)
+    section = scope.section
     batch = reminders.reminder_batch(section=section, month=filters["month"], viewer=request.user)
     chosen = None
     wanted = request.GET.get("user", "")
@@ -199,7 +237,7 @@ def reminders_preview(request):
         request,
         "reporting/monitoring_reminders.html",
         {
-            **_common(request, section, filters),
+            **_common(request, scope, filters),
             "batch": batch,
             "drafts": [(d, deliveries.get(d.user.pk)) for d in batch.drafts],
             "chosen": chosen,

@@ -99,10 +99,13 @@ def resolve_reader(
 
 def _roster_match(section: Section, text: str, email: str) -> User | None:
     if email:
-        user = User.objects.filter(email__iexact=email, is_active=True).first()
-        if user and selectors.is_on_roster(user=user, section=section):
-            return user
-        return None
+        # The active account with this address, if it is on the roster: one query.
+        return (
+            selectors.section_readers(section=section)
+            .filter(email__iexact=email)
+            .order_by()
+            .first()
+        )
     # A name typed without picking from the list: accept it when exactly one person matches.
     matches = [
         u
@@ -141,10 +144,28 @@ def _outside_reader(email: str, submitter: User, section: Section) -> ReaderChoi
     return ReaderChoice(user=existing, email="" if existing else email, outside=True)
 
 
+class SectionChoiceField(forms.ModelChoiceField):
+    """A section picked from those the form was given (`known`), without a second query."""
+
+    known: list[Section] = []
+
+    def to_python(self, value):
+        if value in self.empty_values:
+            return None
+        self.validate_no_null_characters(value)
+        key = str(getattr(value, "pk", value)).strip()
+        for section in self.known:
+            if str(section.pk) == key:
+                return section
+        raise ValidationError(
+            self.error_messages["invalid_choice"], code="invalid_choice", params={"value": value}
+        )
+
+
 class SubmissionForm(forms.Form):
     """A case submission. Also validates the API's JSON, so both refuse the same input."""
 
-    section = forms.ModelChoiceField(queryset=Section.objects.none(), empty_label=None)
+    section = SectionChoiceField(queryset=Section.objects.none(), empty_label=None)
     accession_number = forms.CharField(
         label="Accession number",
         max_length=64,
@@ -225,8 +246,9 @@ class SubmissionForm(forms.Form):
         super().__init__(*args, **kwargs)
         self.user = user
         self.accession_note = ""
-        sections = selectors.sections_for_submitter(user=user)
-        self.fields["section"].queryset = sections
+        sections = selectors.submitter_sections(user=user)
+        self.fields["section"].queryset = selectors.sections_for_submitter(user=user)
+        self.fields["section"].known = sections
         if len(sections) == 1:
             self.fields["section"].initial = sections[0].pk
             self.fields["section"].widget = forms.HiddenInput()

@@ -65,6 +65,18 @@ def sections_for_submitter(*, user: User) -> QuerySet[Section]:
     )
 
 
+def submitter_sections(*, user: User) -> list[Section]:
+    """`sections_for_submitter`, read once per request (cached on the user): the API's
+    check and the form's section field both need them."""
+    cached = getattr(user, "_submissions_sections", None)
+    if cached is None:
+        cached = user._submissions_sections = list(
+            # The settings come along: the submission service reads them (for_section).
+            sections_for_submitter(user=user).select_related("submission_settings")
+        )
+    return cached
+
+
 def championed_section_ids(user: User) -> list[int]:
     """Sections the person champions today, looked up once per request (cached on the user)."""
     cached = getattr(user, "_submissions_championed", None)
@@ -77,14 +89,19 @@ def sections_for_champion(*, user: User) -> QuerySet[Section]:
     return Section.objects.filter(pk__in=championed_section_ids(user)).order_by("name")
 
 
-def section_roster(*, section: Section, query: str = "", limit: int = 20) -> QuerySet[User]:
-    """People who may be named as the original reader in a section, for the type-ahead."""
-    people = User.objects.filter(
+def section_readers(*, section: Section) -> QuerySet[User]:
+    """People who may be named as the original reader in a section."""
+    return User.objects.filter(
         is_active=True,
         pk__in=Membership.objects.current()
         .filter(section=section, role__in=READER_ROLES)
         .values("user_id"),
     )
+
+
+def section_roster(*, section: Section, query: str = "", limit: int = 20) -> QuerySet[User]:
+    """People who may be named as the original reader in a section, for the type-ahead."""
+    people = section_readers(section=section)
     for word in query.split()[:3]:
         people = people.filter(
             Q(first_name__icontains=word) | Q(last_name__icontains=word) | Q(email__icontains=word)
@@ -236,12 +253,15 @@ def thread_for(*, submission: Submission) -> list[Reply]:
 
 def accession_seen(*, user: User, accession_number: str) -> tuple[Submission | None, bool]:
     """(my earlier submission of this case, whether anyone else submitted it)."""
-    mine = Submission.objects.filter(submitter=user, accession_number=accession_number).first()
-    others = (
+    # One query: mine first (a person submits a case at most once), then at most one other.
+    seen = list(
         Submission.objects.filter(accession_number=accession_number)
-        .exclude(submitter=user)
-        .exists()
+        .annotate(is_mine=Q(submitter=user))
+        .order_by("-is_mine", "pk")
+        .only("pk", "submitter_id", "created_at")[:2]
     )
+    mine = seen[0] if seen and seen[0].submitter_id == user.pk else None
+    others = any(submission.submitter_id != user.pk for submission in seen)
     return mine, others
 
 

@@ -13,7 +13,7 @@ import smtplib
 
 from django.conf import settings
 from django.core.mail import EmailMultiAlternatives
-from django.db import transaction
+from django.db import connections, router, transaction
 from django.db.models import F, Q
 from django.template import TemplateDoesNotExist
 from django.template.loader import render_to_string
@@ -55,19 +55,48 @@ def email_enqueue(
     """
     if template:
         body_text, body_html = render_email(template, context or {})
-    email, created = OutboundEmail.objects.get_or_create(
+    email = OutboundEmail(
         key=key,
-        defaults={
-            "to": to,
-            "subject": subject,
-            "body_text": body_text,
-            "body_html": body_html,
-            "attachments": attachments or [],
-        },
+        to=to,
+        subject=subject,
+        body_text=body_text,
+        body_html=body_html,
+        attachments=attachments or [],
     )
-    if created:
-        transaction.on_commit(lambda: _queue_delivery(email.pk))
-    return email, created
+    created = _insert_unless_owed(email)
+    if not created:
+        return OutboundEmail.objects.get(key=key), False
+    transaction.on_commit(lambda: _queue_delivery(email.pk))
+    return email, True
+
+
+def _insert_unless_owed(email: OutboundEmail) -> bool:
+    """INSERT … ON CONFLICT (key) DO NOTHING: True when the row is new (and `email` saved).
+
+    One statement instead of get_or_create's SELECT, SAVEPOINT, INSERT and RELEASE, and no
+    IntegrityError when two transactions owe the same message at once.
+    """
+    connection = connections[router.db_for_write(OutboundEmail)]
+    quote = connection.ops.quote_name
+    meta = OutboundEmail._meta
+    fields = [field for field in meta.concrete_fields if not field.primary_key]
+    # Names from the model's meta, quoted; every value goes as a parameter.
+    columns = ", ".join(quote(field.column) for field in fields)
+    sql = (
+        f"INSERT INTO {quote(meta.db_table)} ({columns}) "  # noqa: S608
+        f"VALUES ({', '.join(['%s'] * len(fields))}) "
+        f"ON CONFLICT ({quote(meta.get_field('key').column)}) DO NOTHING "
+        f"RETURNING {quote(meta.pk.column)}"
+    )
+    params = [field.get_db_prep_save(field.pre_save(email, True), connection) for field in fields]
+    with connection.cursor() as cursor:
+        cursor.execute(sql, params)
+        row = cursor.fetchone()
+    if row is None:
+        return False
+    email.pk = row[0]
+    email._state.adding, email._state.db = False, connection.alias
+    return True
 
 
 def _queue_delivery(email_id: int) -> None:

@@ -118,7 +118,7 @@ class SubmissionListCreate(GenericAPIView):
         ],
     )
     def post(self, request):
-        sections = list(selectors.sections_for_submitter(user=request.user))
+        sections = selectors.submitter_sections(user=request.user)
         if not sections:
             raise PermissionDenied("Only radiologists and trainees submit cases.")
         incoming = SubmissionCreateSerializer(data=request.data)

@@ -52,13 +52,16 @@ def _feedback_deliver(
     config: SectionSubmissionSettings,
     at,
     action_labels: list[str] | None = None,
+    event_recorded: bool = False,
 ) -> OutboundEmail:
     """The "feedback sent" event and the reader's e-mail, for a submission marked sent.
 
     `action_labels`: the required actions' labels when the caller has them at hand (a new
-    submission), saving a query.
+    submission), saving a query; `event_recorded`: the caller wrote the event itself (a new
+    submission writes its first events in one INSERT).
     """
-    _event(submission, SubmissionEvent.Kind.FEEDBACK_SENT, actor, at=at)
+    if not event_recorded:
+        _event(submission, SubmissionEvent.Kind.FEEDBACK_SENT, actor, at=at)
     reader = submission.original_reader
     if action_labels is None:
         action_labels = [a.label for a in submission.actions.all()]

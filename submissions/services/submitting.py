@@ -1,7 +1,9 @@
 """Submitting a case: the submission, its clinical actions, then the feedback or the champion."""
 
-from collections.abc import Iterable
+import functools
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass
+from typing import ParamSpec
 
 from django.core.exceptions import ValidationError
 from django.db import IntegrityError, transaction
@@ -19,10 +21,12 @@ from submissions.models import (
     Submission,
     SubmissionEvent,
 )
-from submissions.services._shared import _champions, _event, _link
+from submissions.services._shared import _champions, _link
 from submissions.services.feedback import _feedback_deliver, outside_reader_get_or_invite
 
 # Submitting -----------------------------------------------------------------------------
+
+P = ParamSpec("P")
 
 
 @dataclass(frozen=True)
@@ -31,6 +35,32 @@ class ActionRequest:
     detail: str = ""
 
 
+def _duplicate_refused(write: Callable[P, Submission]) -> Callable[P, Submission]:
+    """A second submission of the same case by the same person (two tabs, a retried request)
+    is refused with a field message.
+
+    Checked after the transaction (or, when nested, its savepoint) rolled back rather than
+    in a savepoint around the INSERT: that savepoint cost two round trips on every
+    submission to catch a race the form's check almost always wins.
+    """
+
+    @functools.wraps(write)
+    def refusing(*args: P.args, **kwargs: P.kwargs) -> Submission:
+        try:
+            return write(*args, **kwargs)
+        except IntegrityError as error:
+            if Submission.objects.filter(
+                submitter=kwargs["submitter"], accession_number=kwargs["accession_number"]
+            ).exists():
+                raise ValidationError(
+                    {"accession_number": "You have already submitted this case."}
+                ) from error
+            raise
+
+    return refusing
+
+
+@_duplicate_refused
 @transaction.atomic
 def submission_create(
     *,
@@ -92,17 +122,7 @@ def submission_create(
         created_at=now,
         updated_at=now,
     )
-    try:
-        with transaction.atomic():
-            submission.save()
-    except IntegrityError as error:
-        if Submission.objects.filter(
-            submitter=submitter, accession_number=accession_number
-        ).exists():
-            raise ValidationError(
-                {"accession_number": "You have already submitted this case."}
-            ) from error
-        raise
+    submission.save()
     created_actions = RequiredAction.objects.bulk_create(
         RequiredAction(
             submission=submission,
@@ -112,13 +132,18 @@ def submission_create(
         )
         for action in actions
     )
-    _event(submission, SubmissionEvent.Kind.CREATED, submitter, at=now)
+    # The history's first entries in one INSERT: created, then held or sent.
+    events = [_event_row(submission, SubmissionEvent.Kind.CREATED, submitter, at=now)]
+    if status == Submission.Status.AWAITING_REVIEW:
+        events.append(_event_row(submission, SubmissionEvent.Kind.HELD, None, at=now))
+    elif status == Submission.Status.FEEDBACK_SENT:
+        events.append(_event_row(submission, SubmissionEvent.Kind.FEEDBACK_SENT, submitter, at=now))
+    SubmissionEvent.objects.bulk_create(events)
     audit_record(action=AuditEvent.Action.CREATE, actor=submitter, obj=submission, request=request)
 
     if status == Submission.Status.SUBMITTED:
         _notify_champions(submission, "new")
     elif status == Submission.Status.AWAITING_REVIEW:
-        _event(submission, SubmissionEvent.Kind.HELD, None)
         _notify_champions(submission, "review")
     else:
         _feedback_deliver(
@@ -127,8 +152,13 @@ def submission_create(
             config=config,
             at=now,
             action_labels=[action.label for action in created_actions],
+            event_recorded=True,
         )
     return submission
+
+
+def _event_row(submission: Submission, kind: str, actor: User | None, *, at) -> SubmissionEvent:
+    return SubmissionEvent(submission=submission, kind=kind, actor=actor, changes={}, at=at)
 
 
 def _unique_actions(actions: Iterable[ActionRequest]) -> list[ActionRequest]:

@@ -1,9 +1,11 @@
 """Submitting from the browser: the form, its inline validation and the PACS launch URL."""
 
 import pytest
+from django.core.exceptions import ValidationError
 from django.urls import reverse
 
 from submissions.models import RequiredAction, Submission
+from submissions.tests.conftest import emails_to
 
 pytestmark = pytest.mark.django_db
 
@@ -290,9 +292,35 @@ class TestPacsLaunchUrl:
 def test_submitting_takes_a_fixed_number_of_queries(
     radiologist_client, department, django_assert_max_num_queries
 ):
-    # The session and the person, the form's checks, then the writes: the submission, its
-    # actions, two events, the audit row, the reader's e-mail; and the session's message.
+    # The session, the person, the site policy and their memberships; the sections (with
+    # their settings), the accession and the reader checks; then the writes in one
+    # transaction: the submission, its actions, its two events (one INSERT), the audit row,
+    # the reader's e-mail (one INSERT … ON CONFLICT); and the session's save.
     radiologist_client.get(SUBMIT)  # warm: the site policy row is made on first use
-    with django_assert_max_num_queries(28):
+    with django_assert_max_num_queries(17):
         response = radiologist_client.post(SUBMIT, form_data(department))
     assert response.status_code == 302
+
+
+def _submit_twice_and_expect_refusal(submit, department) -> None:
+    first = submit()
+    with pytest.raises(ValidationError) as refused:
+        submit()  # a second tab: the form's check passed before the first was saved
+    assert refused.value.message_dict == {
+        "accession_number": ["You have already submitted this case."]
+    }
+    assert list(Submission.objects.values_list("pk", flat=True)) == [first.pk]
+    assert [email.key for email in emails_to(department.reader.email)] == [
+        f"feedback:{first.pk}:reader"
+    ]
+
+
+def test_a_second_submission_that_slipped_past_the_form_is_refused(submit, department):
+    _submit_twice_and_expect_refusal(submit, department)
+
+
+@pytest.mark.django_db(transaction=True)
+def test_a_second_submission_is_refused_outside_any_transaction_too(submit, department):
+    # As in production: the service's transaction is the outermost one, so the refusal
+    # is decided after it rolled back rather than inside a savepoint.
+    _submit_twice_and_expect_refusal(submit, department)

@@ -5,9 +5,10 @@ import datetime
 from django.conf import settings
 from django.contrib.auth.base_user import BaseUserManager
 from django.contrib.auth.models import AbstractUser
+from django.core.cache import cache
 from django.core.exceptions import ValidationError
 from django.core.validators import RegexValidator
-from django.db import models
+from django.db import DEFAULT_DB_ALIAS, models, transaction
 from django.db.models import Q
 from django.utils import timezone
 
@@ -151,13 +152,33 @@ class SitePolicy(models.Model):
     def __str__(self):
         return "Site policy"
 
+    # Every signed-in request reads the policy (peerlearning/mfa.py), so it is kept in the
+    # cache, keyed by the field names (a new field cannot be read from an old entry), and
+    # dropped when saved; CACHE_SECONDS bounds the life of an entry a save did not drop.
+    CACHE_SECONDS = 300
+
     def save(self, *args, **kwargs):
         self.pk = 1
         super().save(*args, **kwargs)
+        key = self._cache_key()
+        cache.delete(key)
+        # Again once committed: a request may have cached the old row in the meantime.
+        transaction.on_commit(lambda: cache.delete(key), robust=True)
+
+    @classmethod
+    def _cache_key(cls) -> str:
+        return "site-policy:" + ",".join(field.attname for field in cls._meta.concrete_fields)
 
     @classmethod
     def load(cls) -> "SitePolicy":
-        return cls.objects.get_or_create(pk=1)[0]
+        key = cls._cache_key()
+        names = [field.attname for field in cls._meta.concrete_fields]
+        values = cache.get(key)
+        if values is not None:
+            return cls.from_db(DEFAULT_DB_ALIAS, names, values)
+        policy = cls.objects.get_or_create(pk=1)[0]
+        cache.set(key, [getattr(policy, name) for name in names], cls.CACHE_SECONDS)
+        return policy
 
     def roles_requiring_mfa(self) -> set[str]:
         roles = set()

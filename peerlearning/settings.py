@@ -81,6 +81,7 @@ MIDDLEWARE = [
     "peerlearning.lib.security.SecurityHeadersMiddleware",
     "whitenoise.middleware.WhiteNoiseMiddleware",
     "django.contrib.sessions.middleware.SessionMiddleware",
+    "peerlearning.lib.security.IdleSessionMiddleware",
     "django.middleware.common.CommonMiddleware",
     "django.middleware.csrf.CsrfViewMiddleware",
     "django.contrib.auth.middleware.AuthenticationMiddleware",
@@ -174,10 +175,13 @@ LOGIN_URL = "account_login"
 LOGIN_REDIRECT_URL = "home"
 LOGOUT_REDIRECT_URL = "account_login"
 
-# Automatic logoff after idle time (HIPAA-style): each request pushes the expiry forward.
+# Automatic logoff after idle time (HIPAA-style): requests push the expiry forward, writing
+# the session at most once every SESSION_REFRESH_SECONDS (peerlearning/lib/security.py
+# IdleSessionMiddleware), so the timeout holds to within that many seconds.
 SESSION_IDLE_TIMEOUT_MINUTES = env.int("SESSION_IDLE_TIMEOUT_MINUTES", default=15)
 SESSION_COOKIE_AGE = SESSION_IDLE_TIMEOUT_MINUTES * 60
-SESSION_SAVE_EVERY_REQUEST = True
+SESSION_REFRESH_SECONDS = 60
+SESSION_SAVE_EVERY_REQUEST = False
 SESSION_EXPIRE_AT_BROWSER_CLOSE = True
 
 # django-allauth: e-mail is the login, no public sign-up, rate-limited failures.

@@ -6,6 +6,7 @@ import models or DRF at module level.
 
 import logging
 import re
+import time
 
 from django.conf import settings
 
@@ -48,6 +49,41 @@ class SecurityHeadersMiddleware:
         if user is not None and user.is_authenticated:
             response.headers["Cache-Control"] = "no-store"
             response.headers.pop("Expires", None)
+        return response
+
+
+# Written in the session by IdleSessionMiddleware: when the idle deadline was last pushed.
+SESSION_REFRESHED_AT = "_pl_refreshed_at"
+
+
+class IdleSessionMiddleware:
+    """Push a session's idle deadline forward, writing the session at most once a minute.
+
+    The session store ends a session SESSION_COOKIE_AGE after its last save. Saving it on
+    every request (SESSION_SAVE_EVERY_REQUEST) cost a database write per page; instead a
+    request marks the session modified, so SessionMiddleware saves it and the deadline
+    moves, only when the last refresh is SESSION_REFRESH_SECONDS old or more (or when the
+    session is being saved anyway). A session therefore ends between SESSION_COOKIE_AGE
+    minus SESSION_REFRESH_SECONDS and SESSION_COOKIE_AGE after the last request.
+    Sits after SessionMiddleware, so its response half runs before the session is saved.
+    """
+
+    def __init__(self, get_response):
+        self.get_response = get_response
+        # Never so rarely that an active session could lapse between two refreshes.
+        self.every = min(settings.SESSION_REFRESH_SECONDS, settings.SESSION_COOKIE_AGE // 10)
+
+    def __call__(self, request):
+        response = self.get_response(request)
+        session = getattr(request, "session", None)
+        if session is None or session.is_empty():
+            return response  # no session cookie, or signed out during the request
+        refreshed_at = session.get(SESSION_REFRESHED_AT, 0)  # loads the session if needed
+        if session.is_empty():
+            return response  # the cookie named a session that has ended: do not revive it
+        now = int(time.time())
+        if session.modified or now - refreshed_at >= self.every:
+            session[SESSION_REFRESHED_AT] = now
         return response
 
 

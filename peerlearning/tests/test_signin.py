@@ -3,6 +3,8 @@ import datetime
 import pytest
 from allauth.mfa.models import Authenticator
 from django.conf import settings
+from django.db import connection
+from django.test.utils import CaptureQueriesContext
 from django.urls import reverse
 from django.utils import timezone
 
@@ -80,7 +82,8 @@ def test_a_session_ends_after_the_idle_timeout(client, department):
 
 def test_the_idle_timeout_defaults_to_fifteen_minutes():
     assert settings.SESSION_COOKIE_AGE == 15 * 60
-    assert settings.SESSION_SAVE_EVERY_REQUEST is True
+    # Requests push the deadline forward (tests/security/test_signin_controls.py).
+    assert "peerlearning.lib.security.IdleSessionMiddleware" in settings.MIDDLEWARE
 
 
 def test_password_reset_goes_through_the_outbox(client, department):
@@ -106,6 +109,22 @@ def test_mfa_is_demanded_of_champions_when_the_policy_says_so(client, department
     # Others are not affected.
     client.force_login(department.radiologist)
     assert client.get(reverse("home")).status_code == 200
+
+
+def test_a_policy_change_applies_to_the_next_request(client, department):
+    client.force_login(department.champion)
+    assert client.get(reverse("home")).status_code == 200  # the policy is now in the cache
+    with CaptureQueriesContext(connection) as queries:
+        assert client.get(reverse("home")).status_code == 200
+    assert not [q for q in queries.captured_queries if "sitepolicy" in q["sql"]]
+
+    policy = SitePolicy.load()
+    policy.mfa_required_for_champions = True
+    policy.save()
+
+    response = client.get(reverse("home"))
+    assert response.status_code == 302
+    assert response["Location"].startswith(reverse("mfa_activate_totp"))
 
 
 def test_a_champion_with_totp_passes_the_mfa_policy(client, department):

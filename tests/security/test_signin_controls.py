@@ -13,10 +13,14 @@ import pytest
 from allauth.core.internal import ratelimit
 from allauth.mfa.models import Authenticator
 from django.conf import settings
+from django.contrib.sessions.backends.db import SessionStore
 from django.contrib.sessions.models import Session
+from django.db import connection
+from django.test.utils import CaptureQueriesContext
 from django.urls import reverse
 from django.utils import timezone
 
+from peerlearning.lib.security import SESSION_REFRESHED_AT
 from peerlearning.models import SitePolicy
 from peerlearning.testing import PASSWORD, UserFactory
 from submissions.models import SubmissionEvent
@@ -36,16 +40,87 @@ def signed_in(client) -> bool:
 # Idle sessions ----------------------------------------------------------------------------------
 
 
+def let_time_pass(seconds: float) -> None:
+    """Age every stored session as if `seconds` had passed since its last request: the
+    server-side deadline and the time of the last refresh both move back."""
+    delta = datetime.timedelta(seconds=seconds)
+    for row in Session.objects.all():
+        store = SessionStore(session_key=row.session_key)
+        data = row.get_decoded()
+        if SESSION_REFRESHED_AT in data:
+            data[SESSION_REFRESHED_AT] -= int(seconds)
+        Session.objects.filter(pk=row.pk).update(
+            session_data=store.encode(data), expire_date=row.expire_date - delta
+        )
+
+
+def session_writes(queries) -> list[str]:
+    return [
+        q["sql"]
+        for q in queries
+        if "django_session" in q["sql"] and not q["sql"].lstrip().upper().startswith("SELECT")
+    ]
+
+
 def test_each_request_pushes_the_idle_deadline_forward(client, department):
     sign_in(client, department.radiologist.email)
     session = Session.objects.get()
-    Session.objects.update(expire_date=timezone.now() + datetime.timedelta(minutes=1))
+    let_time_pass(settings.SESSION_COOKIE_AGE - 60)  # one minute left
 
     assert client.get(reverse("home")).status_code == 200
 
     renewed = Session.objects.get(pk=session.pk).expire_date
     expected = timezone.now() + datetime.timedelta(minutes=settings.SESSION_IDLE_TIMEOUT_MINUTES)
     assert abs((renewed - expected).total_seconds()) < 60
+
+
+def test_someone_active_stays_signed_in_past_the_idle_timeout(client, department):
+    sign_in(client, department.radiologist.email)
+    step = settings.SESSION_COOKIE_AGE // 3
+    for _ in range(5):  # five thirds of the idle timeout in all, never idle for long
+        let_time_pass(step)
+        assert client.get(reverse("home")).status_code == 200
+    assert signed_in(client)
+
+
+def test_someone_idle_for_the_timeout_is_signed_out(client, department):
+    sign_in(client, department.radiologist.email)
+    assert client.get(reverse("home")).status_code == 200
+
+    let_time_pass(settings.SESSION_COOKIE_AGE + 1)
+    response = client.get(reverse("home"))
+
+    assert response.status_code == 302
+    assert response["Location"].startswith(reverse("account_login"))
+    assert not signed_in(client)
+
+
+def test_requests_within_a_minute_of_each_other_write_the_session_once(client, department):
+    sign_in(client, department.radiologist.email)
+    let_time_pass(settings.SESSION_REFRESH_SECONDS)
+    with CaptureQueriesContext(connection) as first:
+        assert client.get(reverse("home")).status_code == 200
+    deadline = Session.objects.get().expire_date
+
+    let_time_pass(settings.SESSION_REFRESH_SECONDS - 5)
+    with CaptureQueriesContext(connection) as second:
+        assert client.get(reverse("home")).status_code == 200
+
+    assert len(session_writes(first.captured_queries)) == 1
+    assert session_writes(second.captured_queries) == []
+    assert len(second) < len(first)
+    # Not written, so the deadline stays where the first request put it (aged by the wait).
+    waited = datetime.timedelta(seconds=settings.SESSION_REFRESH_SECONDS - 5)
+    assert Session.objects.get().expire_date == deadline - waited
+
+
+def test_a_request_on_an_ended_session_does_not_bring_it_back(client, department):
+    sign_in(client, department.radiologist.email)
+    let_time_pass(settings.SESSION_COOKIE_AGE + 1)
+
+    client.get(reverse("livez"))
+
+    assert not Session.objects.filter(expire_date__gt=timezone.now()).exists()
 
 
 def test_the_session_cookie_dies_with_the_browser_and_is_not_readable_by_scripts(

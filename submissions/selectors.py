@@ -59,10 +59,18 @@ def submitter_section_ids(user: User) -> list[int]:
 
 
 def sections_for_submitter(*, user: User) -> QuerySet[Section]:
-    """Sections the person may submit to (radiologist or trainee there today)."""
-    return Section.objects.filter(pk__in=submitter_section_ids(user), is_active=True).order_by(
-        "name"
-    )
+    """Sections the person may submit to (radiologist or trainee there today). From the roles
+    this request already read (`user_roles`, on every page); else, as for an API call signed
+    in by its token, the memberships are a subquery of the same query."""
+    if getattr(user, "_pl_roles", None) is not None or hasattr(user, "_submissions_submitter_of"):
+        ids = submitter_section_ids(user)
+    else:
+        ids = (
+            Membership.objects.current()
+            .filter(user=user, role__in=SUBMITTER_ROLES)
+            .values("section_id")
+        )
+    return Section.objects.filter(pk__in=ids, is_active=True).order_by("name")
 
 
 def submitter_sections(*, user: User) -> list[Section]:

@@ -278,11 +278,11 @@ def test_the_answer_to_a_submission_is_what_reading_it_back_gives(department):
 
 
 def test_a_submission_takes_a_fixed_number_of_queries(department, django_assert_max_num_queries):
-    # The token, the caller's memberships and sections (once, with their settings), the
-    # accession and reader checks, then the writes in one transaction: the submission, its
-    # actions, its two events (one INSERT), the audit row, the reader's e-mail; the answer
-    # reads the actions back.
+    # The token, the caller's sections (their memberships a subquery, with their settings),
+    # the accession and reader checks, then the writes in one transaction: the submission,
+    # its actions, its two events (one INSERT), the audit row, the reader's e-mail; the
+    # answer reads the actions back.
     client = api_as(department.radiologist)
-    with django_assert_max_num_queries(13):
+    with django_assert_max_num_queries(12):
         response = client.post(LIST, payload(department), format="json")
     assert response.status_code == 201

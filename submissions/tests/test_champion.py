@@ -11,6 +11,7 @@ from submissions import selectors
 from submissions.models import SectionSubmissionSettings, Submission
 from submissions.services import ActionRequest, action_complete, submission_create
 from submissions.tests.conftest import emails_to, make_overdue
+from submissions.views.champions import QUEUE_PAGE_SIZE
 
 pytestmark = pytest.mark.django_db
 
@@ -161,7 +162,7 @@ def test_the_queue_takes_the_same_few_queries_whatever_its_length(
     assert response.status_code == 200
     with django_assert_max_num_queries(11):
         response = champion_client.get(QUEUE, {"status": ""})
-    assert len(response.context["page_obj"]) == 50
+    assert len(response.context["page_obj"]) == QUEUE_PAGE_SIZE == 25
 
 
 def test_a_queue_row_links_to_the_review_and_shows_day_and_status(champion_client, submit):
@@ -177,6 +178,22 @@ def test_a_queue_row_links_to_the_review_and_shows_day_and_status(champion_clien
     assert f">{submission.get_status_display()}</span>" in text
     assert submission.reason_label == "Discrepancy: perceptual"
     assert "Discrepancy: perceptual" in text
+    assert '<span class="help">0\xa0minutes ago</span>' in text
+
+
+def test_a_queue_row_shows_its_age_the_readers_answer_and_the_significance(champion_client, submit):
+    submission = submit()
+    Submission.objects.filter(pk=submission.pk).update(
+        created_at=timezone.now() - datetime.timedelta(days=9, hours=3, minutes=5),
+        reader_response="agree",
+        significance="major",
+    )
+
+    text = champion_client.get(QUEUE).content.decode()
+
+    assert "1\xa0week, 2\xa0days ago" in text
+    assert "Reader: agrees" in text
+    assert '<span class="badge badge-muted">Major</span>' in text
 
 
 def test_the_counts_follow_a_status_change_at_once(champion_client, submit, department):
@@ -203,8 +220,8 @@ def test_the_default_view_pages_through_every_open_case_without_counting_twice(
 
     page_obj = response.context["page_obj"]
     assert page_obj.paginator.count == response.context["counts"]["open"] == 60
-    assert page_obj.paginator.num_pages == 2
-    assert len(champion_client.get(QUEUE, {"page": "2"}).context["page_obj"]) == 10
+    assert page_obj.paginator.num_pages == 3  # 25 a page
+    assert len(champion_client.get(QUEUE, {"page": "3"}).context["page_obj"]) == 10
 
 
 def test_triage_keeps_a_history_of_who_changed_what(champion_client, submit, department):

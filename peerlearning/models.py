@@ -1,5 +1,6 @@
 """People, sections and roles; the e-mail outbox; the audit trail."""
 
+import contextlib
 import datetime
 
 from django.conf import settings
@@ -173,11 +174,15 @@ class SitePolicy(models.Model):
     def load(cls) -> "SitePolicy":
         key = cls._cache_key()
         names = [field.attname for field in cls._meta.concrete_fields]
-        values = cache.get(key)
+        try:
+            values = cache.get(key)
+        except Exception:  # the cache is an optimisation: without it, read the row
+            values = None
         if values is not None:
             return cls.from_db(DEFAULT_DB_ALIAS, names, values)
         policy = cls.objects.get_or_create(pk=1)[0]
-        cache.set(key, [getattr(policy, name) for name in names], cls.CACHE_SECONDS)
+        with contextlib.suppress(Exception):
+            cache.set(key, [getattr(policy, name) for name in names], cls.CACHE_SECONDS)
         return policy
 
     def roles_requiring_mfa(self) -> set[str]:

@@ -31,7 +31,8 @@ from anonymizer.profile import Options
 from anonymizer.services import DirectorySummary, FileResult, anonymize_directory
 from anonymizer.uploads import Limits, UploadRefused, inspect, iter_payloads
 from peerlearning.lib.audit import audit_record
-from peerlearning.models import AuditEvent, Membership, User
+from peerlearning.models import AuditEvent, User
+from peerlearning.roster import roster_names
 
 log = logging.getLogger(__name__)
 
@@ -90,15 +91,6 @@ def _queue(job_id: int) -> None:
         log.warning("Could not queue de-identification job %s; it will be resumed.", job_id)
 
 
-def _roster() -> tuple[str, ...]:
-    """Everyone who holds or held a role: their names are removed wherever they appear."""
-    people = User.objects.filter(pk__in=Membership.objects.values("user_id")).distinct()
-    names = (
-        f"{first} {last}".strip() for first, last in people.values_list("first_name", "last_name")
-    )
-    return tuple(sorted({name for name in names if name}))
-
-
 class _Progress:
     """Collects the files left out of the zip and writes the count done every few files."""
 
@@ -150,7 +142,7 @@ def deidentification_job_process(*, job_id: int) -> str:
             work / "out",
             case_key=job.case_key,
             report_path=work / REPORT_NAME,
-            options=Options(roster=_roster()),
+            options=Options(roster=tuple(roster_names())),
             progress=progress,
         )
         _store_results(job, work)

@@ -404,7 +404,7 @@ def _cases_wipe(people: QuerySet) -> None:
 def build_teaching_cases(ctx: DemoContext, rng: random.Random, size: DemoSize) -> dict[str, int]:
     from conferences.anonymize import CaseKeys, verify_texts
     from conferences.models import AgendaItem, CreditConsent, TeachingCase
-    from conferences.services.cases import roster_names
+    from peerlearning.roster import roster_names
     from submissions.models import Submission
 
     now = timezone.now()

@@ -1,15 +1,13 @@
 """People, sections and roles; the e-mail outbox; the audit trail."""
 
-import contextlib
 import datetime
 
 from django.conf import settings
 from django.contrib.auth.base_user import BaseUserManager
 from django.contrib.auth.models import AbstractUser
-from django.core.cache import cache
 from django.core.exceptions import ValidationError
 from django.core.validators import RegexValidator
-from django.db import DEFAULT_DB_ALIAS, models, transaction
+from django.db import models
 from django.db.models import Q
 from django.utils import timezone
 
@@ -153,37 +151,32 @@ class SitePolicy(models.Model):
     def __str__(self):
         return "Site policy"
 
-    # Every signed-in request reads the policy (peerlearning/mfa.py), so it is kept in the
-    # cache, keyed by the field names (a new field cannot be read from an old entry), and
-    # dropped when saved; CACHE_SECONDS bounds the life of an entry a save did not drop.
+    # Every signed-in request reads the policy (peerlearning/mfa.py): it is kept as cached
+    # figures (peerlearning/lib/figures.py) that saving bumps, keyed by the field names so a
+    # new field is never read from an old entry.
+    CACHE_TOPIC = "site-policy"
     CACHE_SECONDS = 300
 
     def save(self, *args, **kwargs):
-        self.pk = 1
-        super().save(*args, **kwargs)
-        key = self._cache_key()
-        cache.delete(key)
-        # Again once committed: a request may have cached the old row in the meantime.
-        transaction.on_commit(lambda: cache.delete(key), robust=True)
+        from peerlearning.lib.figures import figures_changed
 
-    @classmethod
-    def _cache_key(cls) -> str:
-        return "site-policy:" + ",".join(field.attname for field in cls._meta.concrete_fields)
+        self.pk = 1
+        changed = not self._state.adding  # `load` creates the row: nothing cached before it
+        super().save(*args, **kwargs)
+        if changed:
+            figures_changed(self.CACHE_TOPIC)
 
     @classmethod
     def load(cls) -> "SitePolicy":
-        key = cls._cache_key()
-        names = [field.attname for field in cls._meta.concrete_fields]
-        try:
-            values = cache.get(key)
-        except Exception:  # the cache is an optimisation: without it, read the row
-            values = None
-        if values is not None:
-            return cls.from_db(DEFAULT_DB_ALIAS, names, values)
-        policy = cls.objects.get_or_create(pk=1)[0]
-        with contextlib.suppress(Exception):
-            cache.set(key, [getattr(policy, name) for name in names], cls.CACHE_SECONDS)
-        return policy
+        from peerlearning.lib.figures import figures_cached
+
+        fields = ",".join(field.attname for field in cls._meta.concrete_fields)
+        return figures_cached(
+            cls.CACHE_TOPIC,
+            fields,
+            compute=lambda: cls.objects.get_or_create(pk=1)[0],
+            ttl=cls.CACHE_SECONDS,
+        )
 
     def roles_requiring_mfa(self) -> set[str]:
         roles = set()

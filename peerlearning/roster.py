@@ -22,6 +22,7 @@ from django.conf import settings
 from django.core.exceptions import ValidationError
 from django.core.validators import validate_email
 from django.db import transaction
+from django.db.models import Q
 from django.db.models.functions import Lower
 from django.http import HttpRequest
 from django.urls import reverse
@@ -612,3 +613,13 @@ def invitation_send(
             detail={"what": "invitation sent"},
         )
     return email, created
+
+
+def roster_names(*, also: Q | None = None) -> list[str]:
+    """The names of everyone who holds or held a role (and of the people `also` selects),
+    sorted: the roster the anonymizer removes wherever it finds it."""
+    who = Q(pk__in=Membership.objects.values("user_id"))
+    if also is not None:
+        who |= also
+    people = User.objects.filter(who).distinct().values_list("first_name", "last_name")
+    return sorted({f"{first} {last}".strip() for first, last in people} - {""})

@@ -49,28 +49,15 @@ READER_ROLES = (Role.RADIOLOGIST, Role.TRAINEE)
 # Sections -------------------------------------------------------------------------------
 
 
-def submitter_section_ids(user: User) -> list[int]:
-    """Sections the person submits to today, looked up once per request (cached on the user):
-    a submission asks several times (the API's check, its section, the form)."""
-    cached = getattr(user, "_submissions_submitter_of", None)
-    if cached is None:
-        cached = user._submissions_submitter_of = user_sections_with_role(user, *SUBMITTER_ROLES)
-    return cached
-
-
 def sections_for_submitter(*, user: User) -> QuerySet[Section]:
-    """Sections the person may submit to (radiologist or trainee there today). From the roles
-    this request already read (`user_roles`, on every page); else, as for an API call signed
-    in by its token, the memberships are a subquery of the same query."""
-    if getattr(user, "_pl_roles", None) is not None or hasattr(user, "_submissions_submitter_of"):
-        ids = submitter_section_ids(user)
-    else:
-        ids = (
-            Membership.objects.current()
-            .filter(user=user, role__in=SUBMITTER_ROLES)
-            .values("section_id")
-        )
-    return Section.objects.filter(pk__in=ids, is_active=True).order_by("name")
+    """Sections the person may submit to (radiologist or trainee there today): one query,
+    the memberships a subquery of it."""
+    memberships = (
+        Membership.objects.current()
+        .filter(user=user, role__in=SUBMITTER_ROLES)
+        .values("section_id")
+    )
+    return Section.objects.filter(pk__in=memberships, is_active=True).order_by("name")
 
 
 def submitter_sections(*, user: User) -> list[Section]:

@@ -23,7 +23,8 @@ from conferences.models import (
     TeachingCaseIdentity,
 )
 from peerlearning.lib.audit import audit_record
-from peerlearning.models import AuditEvent, Membership, Section, User
+from peerlearning.models import AuditEvent, Section, User
+from peerlearning.roster import roster_names
 from submissions.models import Submission
 
 TEXT_FIELDS = (
@@ -45,15 +46,13 @@ class CaseRefused(Exception):
 # Identifiers -------------------------------------------------------------------------------
 
 
-def roster_names(case: TeachingCase | None = None) -> list[str]:
-    """Everyone who holds or held a role anywhere, and the people of the case's submissions."""
-    who = Q(pk__in=Membership.objects.values("user_id"))
-    if case is not None and case.pk:
-        who |= Q(submissions__teaching_cases=case) | Q(feedback_received__teaching_cases=case)
-    people = User.objects.filter(who).distinct()
-    return [
-        f"{first} {last}".strip() for first, last in people.values_list("first_name", "last_name")
-    ]
+def case_roster_names(case: TeachingCase) -> list[str]:
+    """The roster, and the people of the case's submissions (submitters, readers)."""
+    if not case.pk:
+        return roster_names()
+    return roster_names(
+        also=Q(submissions__teaching_cases=case) | Q(feedback_received__teaching_cases=case)
+    )
 
 
 def case_keys(case: TeachingCase, *, originals=()) -> CaseKeys:
@@ -63,7 +62,7 @@ def case_keys(case: TeachingCase, *, originals=()) -> CaseKeys:
         case_key=str(case.uuid),
         headers=identity.headers if identity else [],
         accession_numbers=case.sources.values_list("accession_number", flat=True),
-        roster=roster_names(case),
+        roster=case_roster_names(case),
         originals=originals,
     )
 

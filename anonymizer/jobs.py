@@ -31,6 +31,7 @@ from anonymizer.profile import Options
 from anonymizer.services import DirectorySummary, FileResult, anonymize_directory
 from anonymizer.uploads import Limits, UploadRefused, inspect, iter_payloads
 from peerlearning.lib.audit import audit_record
+from peerlearning.lib.queue import task_enqueue
 from peerlearning.models import AuditEvent, User
 from peerlearning.roster import roster_names
 
@@ -77,18 +78,8 @@ def deidentification_job_start(
         detail={"what": "dicom for de-identification", "files": found.dicom_files},
     )
     job_id = job.pk
-    transaction.on_commit(lambda: _queue(job_id))
+    task_enqueue("anonymizer.tasks.deidentification_job_run", job_id)
     return job
-
-
-def _queue(job_id: int) -> None:
-    from anonymizer.tasks import deidentification_job_run
-
-    try:
-        deidentification_job_run.delay(job_id)
-    except Exception:
-        # The broker is down: the job stays queued and the periodic resume queues it again.
-        log.warning("Could not queue de-identification job %s; it will be resumed.", job_id)
 
 
 class _Progress:

@@ -11,7 +11,6 @@ import logging
 from django import forms
 from django.contrib import admin, messages
 from django.core.exceptions import PermissionDenied
-from django.db import transaction
 from django.db.models import Case, Value, When
 from django.shortcuts import redirect
 from django.template.response import TemplateResponse
@@ -21,6 +20,7 @@ from django.utils.html import format_html, format_html_join
 
 from peerlearning.admin import AuditedAdminMixin
 from peerlearning.lib.audit import audit_record
+from peerlearning.lib.queue import task_enqueue
 from peerlearning.models import AuditEvent, Role, User
 from reporting.models import (
     Credential,
@@ -152,7 +152,7 @@ class TurnaroundTimeAdmin(admin.ModelAdmin):
             )
             record.file.save(f"{timezone.now():%Y%m%d-%H%M%S}.csv", upload, save=False)
             record.save()
-            transaction.on_commit(lambda: _queue_import(record.pk))
+            task_enqueue("reporting.tasks.import_tat_upload", record.pk)
             messages.info(
                 request,
                 f"The file “{record.file_name}” is being checked and imported; reload this "
@@ -168,15 +168,6 @@ class TurnaroundTimeAdmin(admin.ModelAdmin):
             "recent": TatImport.objects.select_related("uploaded_by")[:10],
         }
         return TemplateResponse(request, "reporting/oppe_tat_import.html", context)
-
-
-def _queue_import(import_id: int) -> None:
-    from reporting.tasks import import_tat_upload
-
-    try:
-        import_tat_upload.delay(import_id)
-    except Exception:
-        logger.warning("Could not queue TAT import %s; is the broker running?", import_id)
 
 
 @admin.register(TatImport)

@@ -32,6 +32,7 @@ from django.utils import timezone
 
 from peerlearning.access import user_sections_with_role
 from peerlearning.lib.audit import audit_record
+from peerlearning.lib.queue import task_enqueue
 from peerlearning.models import AuditEvent, Role, Section, User
 from reporting import acr, oppe_report
 from reporting.models_reports import GeneratedReport
@@ -95,15 +96,6 @@ def report_get_for_user(*, user: User, pk: int) -> GeneratedReport:
 # Asking for one -----------------------------------------------------------------------------------
 
 
-def _queue(report_id: int) -> None:
-    from reporting.tasks import generate_report
-
-    try:
-        generate_report.delay(report_id)
-    except Exception:  # the broker is down: the periodic pick-up queues it later
-        logger.exception("Could not queue report %s; it waits for the periodic pick-up", report_id)
-
-
 @transaction.atomic
 def report_request(
     *,
@@ -133,7 +125,7 @@ def report_request(
         request=request,
         detail={"kind": kind, "format": file_format, "sections": [s.pk for s in sections]},
     )
-    transaction.on_commit(lambda: _queue(report.pk))
+    task_enqueue("reporting.tasks.generate_report", report.pk)
     return report
 
 
@@ -313,7 +305,7 @@ def reports_requeue_waiting(*, now: datetime.datetime | None = None) -> int:
     )
     ids = list(waiting.values_list("pk", flat=True)[:100])
     for report_id in ids:
-        _queue(report_id)
+        task_enqueue("reporting.tasks.generate_report", report_id)
     # Jobs whose worker died MAX_ATTEMPTS times are given up, so the page stops waiting.
     GeneratedReport.objects.filter(
         status=GeneratedReport.Status.RUNNING,

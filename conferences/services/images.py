@@ -35,6 +35,7 @@ from conferences.services.cases import (
     teaching_case_sweep,
 )
 from peerlearning.lib.audit import audit_record
+from peerlearning.lib.queue import task_enqueue
 from peerlearning.models import AuditEvent, User
 
 log = logging.getLogger(__name__)
@@ -76,19 +77,8 @@ def case_upload_start(
         detail={"what": "dicom upload", "upload": str(upload.uuid), "files": found.dicom_files},
     )
     upload_id = upload.pk
-    transaction.on_commit(lambda: _queue_processing(upload_id))
+    task_enqueue("conferences.tasks.process_case_upload", upload_id)
     return upload
-
-
-def _queue_processing(upload_id: int) -> None:
-    from conferences.tasks import process_case_upload
-
-    try:
-        process_case_upload.delay(upload_id)
-    except Exception:
-        # The broker is down: the upload stays queued and "Resume stalled DICOM uploads"
-        # queues it again within minutes.
-        log.warning("Could not queue upload %s; it will be resumed.", upload_id)
 
 
 def _open_staged(upload: CaseUpload) -> list:

@@ -13,12 +13,13 @@ import smtplib
 
 from django.conf import settings
 from django.core.mail import EmailMultiAlternatives
-from django.db import connections, router, transaction
+from django.db import connections, router
 from django.db.models import F, Q
 from django.template import TemplateDoesNotExist
 from django.template.loader import render_to_string
 from django.utils import timezone
 
+from peerlearning.lib.queue import task_enqueue
 from peerlearning.models import OutboundEmail
 
 logger = logging.getLogger(__name__)
@@ -66,7 +67,7 @@ def email_enqueue(
     created = _insert_unless_owed(email)
     if not created:
         return OutboundEmail.objects.get(key=key), False
-    transaction.on_commit(lambda: _queue_delivery(email.pk))
+    task_enqueue("peerlearning.tasks.deliver_email", email.pk)
     return email, True
 
 
@@ -97,16 +98,6 @@ def _insert_unless_owed(email: OutboundEmail) -> bool:
     email.pk = row[0]
     email._state.adding, email._state.db = False, connection.alias
     return True
-
-
-def _queue_delivery(email_id: int) -> None:
-    from peerlearning.tasks import deliver_email
-
-    try:
-        deliver_email.delay(email_id)
-    except Exception:
-        # The broker is down: the row stays pending and the sweeper sends it.
-        logger.warning("Could not queue e-mail %s; the sweeper will send it.", email_id)
 
 
 def _backoff(attempts: int) -> datetime.timedelta:
@@ -195,7 +186,7 @@ def email_retry(*, email: OutboundEmail) -> None:
     OutboundEmail.objects.filter(pk=email.pk, status=OutboundEmail.Status.FAILED).update(
         status=OutboundEmail.Status.PENDING, next_attempt_at=timezone.now(), attempts=0
     )
-    transaction.on_commit(lambda: _queue_delivery(email.pk))
+    task_enqueue("peerlearning.tasks.deliver_email", email.pk)
 
 
 def email_delivery(*, key: str) -> OutboundEmail | None:

@@ -16,7 +16,10 @@ from django.core.exceptions import PermissionDenied
 from rest_framework.authentication import SessionAuthentication
 from rest_framework.permissions import BasePermission
 
-from peerlearning.models import Membership, Role
+from peerlearning.mfa import session_mfa_unmet
+from peerlearning.models import Role
+from peerlearning.roles import user_roles as user_roles
+from peerlearning.roles import user_sections_with_role as user_sections_with_role
 
 
 @dataclass(frozen=True)
@@ -81,35 +84,6 @@ def roles(*allowed: str, site_admins: bool = False):
     return _declare(roles_access(*allowed, site_admins=site_admins))
 
 
-def user_roles(user) -> frozenset[str]:
-    """Roles a person holds today in any section, cached on the user for the request."""
-    if not user.is_authenticated:
-        return frozenset()
-    cached = getattr(user, "_pl_roles", None)
-    if cached is None:
-        # (role, section) pairs, kept too: `user_sections_with_role` answers from them.
-        held = tuple(
-            Membership.objects.current().filter(user=user).order_by().values_list("role", "section")
-        )
-        user._pl_held = held
-        cached = user._pl_roles = frozenset(role for role, _ in held)
-    return cached
-
-
-def user_sections_with_role(user, *wanted: str) -> list[int]:
-    """Ids of the sections where the person currently holds one of the roles (from what
-    `user_roles` read in this request when it ran; clearing `_pl_roles` forgets both)."""
-    if getattr(user, "_pl_roles", None) is not None:
-        return list(dict.fromkeys(section for role, section in user._pl_held if role in wanted))
-    return list(
-        Membership.objects.current()
-        .filter(user=user, role__in=wanted)
-        .order_by()
-        .values_list("section_id", flat=True)
-        .distinct()
-    )
-
-
 def access_rule_for(view_func, route: str = "") -> Access | None:
     for prefix, third_party_rule in THIRD_PARTY_ROUTES.items():
         if route.startswith(prefix):
@@ -156,12 +130,10 @@ class RoleAccessPermission(BasePermission):
             return False
         if not rule.allows(request.user):
             return False
-        # A browser session of someone whose role demands MFA counts only once they have it;
-        # a token is the API's own credential (see docs/security.md).
+        # A browser session of someone whose role demands MFA counts only once it has passed
+        # the second factor; a token is checked by its own authentication class.
         if isinstance(request.successful_authenticator, SessionAuthentication):
-            from peerlearning.mfa import mfa_missing
-
-            return not mfa_missing(request.user)
+            return not session_mfa_unmet(request)
         return True
 
 

@@ -48,7 +48,7 @@ SITE_NAME = env.str("SITE_NAME", default="Peer Learning")
 OUTSIDE_READER_EMAIL_DOMAINS = env.list("OUTSIDE_READER_EMAIL_DOMAINS", default=[])
 
 INSTALLED_APPS = [
-    "django.contrib.admin",
+    "peerlearning.apps.PeerLearningAdminConfig",
     "django.contrib.auth",
     "django.contrib.contenttypes",
     "django.contrib.sessions",

@@ -117,6 +117,25 @@ def make_department() -> Department:
     )
 
 
+def pass_mfa(client, user: User) -> None:
+    """Record in the client's session what allauth records when a TOTP code is accepted.
+
+    For a client signed in with `force_login`: the session then counts as having passed
+    the second factor (peerlearning/mfa.py::session_passed_mfa).
+    """
+    from types import SimpleNamespace
+
+    from allauth.account.internal.flows.login import record_authentication
+    from allauth.mfa.models import Authenticator
+
+    session = client.session
+    totp, _ = Authenticator.objects.get_or_create(
+        user=user, type=Authenticator.Type.TOTP, defaults={"data": {}}
+    )
+    record_authentication(SimpleNamespace(session=session), user, "mfa", id=totp.pk, type="totp")
+    session.save()
+
+
 def free_port() -> int:
     import socket
 

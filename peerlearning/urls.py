@@ -3,9 +3,6 @@ from django.urls import include, path
 
 from peerlearning import api, views
 
-admin.site.site_header = "Peer Learning administration"
-admin.site.site_title = "Peer Learning admin"
-
 api_v1 = [
     path("me/", api.MeView.as_view(), name="me"),
     path("", include("submissions.api_urls")),

@@ -94,6 +94,22 @@ def section_readers(*, section: Section) -> QuerySet[User]:
     )
 
 
+def reader_on_my_rosters(*, user: User, email: str) -> User | None:
+    """The person with this address on the roster of a section `user` submits to, if any:
+    an address from elsewhere is not turned into a name."""
+    return (
+        User.objects.filter(
+            is_active=True,
+            email__iexact=email.strip(),
+            pk__in=Membership.objects.current()
+            .filter(section__in=sections_for_submitter(user=user), role__in=READER_ROLES)
+            .values("user_id"),
+        )
+        .only("pk", "email", "first_name", "last_name")
+        .first()
+    )
+
+
 def section_roster(*, section: Section, query: str = "", limit: int = 20) -> QuerySet[User]:
     """People who may be named as the original reader in a section, for the type-ahead."""
     people = section_readers(section=section)
@@ -247,10 +263,12 @@ def thread_for(*, submission: Submission) -> list[Reply]:
 
 
 def accession_seen(*, user: User, accession_number: str) -> tuple[Submission | None, bool]:
-    """(my earlier submission of this case, whether anyone else submitted it)."""
+    """(my earlier submission of this case, whether anyone else submitted it in a section I
+    submit to: a case of another section is not mine to know about)."""
     # One query: mine first (a person submits a case at most once), then at most one other.
     seen = list(
         Submission.objects.filter(accession_number=accession_number)
+        .filter(Q(submitter=user) | Q(section__in=sections_for_submitter(user=user)))
         .annotate(is_mine=Q(submitter=user))
         .order_by("-is_mine", "pk")
         .only("pk", "submitter_id", "created_at")[:2]

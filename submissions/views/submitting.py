@@ -10,7 +10,7 @@ from django.views.decorators.http import require_POST
 
 from peerlearning.access import public, roles, roles_access
 from peerlearning.lib.audit import audit_record
-from peerlearning.models import AuditEvent, Role, User
+from peerlearning.models import AuditEvent, Role
 from submissions import selectors, services
 from submissions.forms import (
     ReaderKind,
@@ -85,7 +85,7 @@ def _prefill(request) -> dict:
         prefill["accession_number"] = prefill["accession_number"].upper()
     if prefill.get("reader"):
         prefill["reader_kind"] = ReaderKind.ROSTER
-        known = User.objects.filter(email__iexact=prefill["reader"]).first()
+        known = selectors.reader_on_my_rosters(user=request.user, email=prefill["reader"])
         if known is not None:
             prefill["reader"] = reader_label(known)
     return prefill

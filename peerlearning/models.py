@@ -59,6 +59,12 @@ class User(AbstractUser):
         blank=True,
         validators=[RegexValidator(r"^\d{10}$", "An NPI is ten digits.")],
     )
+    ris_id = models.CharField(
+        "RIS/PACS id",
+        max_length=64,
+        blank=True,
+        help_text="How the reporting system and PACS name this person (results feed, PACS launch).",
+    )
 
     USERNAME_FIELD = "email"
     REQUIRED_FIELDS = ["first_name", "last_name"]

@@ -47,6 +47,18 @@ SITE_NAME = env.str("SITE_NAME", default="Peer Learning")
 # account by invitation (e.g. "hospital.org,telerad-partner.com"); empty allows any.
 OUTSIDE_READER_EMAIL_DOMAINS = env.list("OUTSIDE_READER_EMAIL_DOMAINS", default=[])
 
+# The results feed from the reporting system (docs/integrations.md): where `hl7_listen`
+# listens, how an ORU's fields map, and how long the raw messages are kept.
+HL7_LISTEN_HOST = env.str("HL7_LISTEN_HOST", default="127.0.0.1")
+HL7_LISTEN_PORT = env.int("HL7_LISTEN_PORT", default=2575)
+HL7_APPLICATION = env.str("HL7_APPLICATION", default="PEERLEARN")
+HL7_FACILITY = env.str("HL7_FACILITY", default="")
+HL7_ENCODING = env.str("HL7_ENCODING", default="utf-8")
+HL7_ACCESSION_FIELDS = env.list("HL7_ACCESSION_FIELDS", default=["OBR-3", "OBR-18", "OBR-2"])
+HL7_STATUS_FIELD = env.str("HL7_STATUS_FIELD", default="OBR-25")
+HL7_SIGNER_FIELD = env.str("HL7_SIGNER_FIELD", default="OBR-32")
+RESULT_MESSAGES_KEEP_DAYS = env.int("RESULT_MESSAGES_KEEP_DAYS", default=30)
+
 INSTALLED_APPS = [
     "peerlearning.apps.PeerLearningAdminConfig",
     "django.contrib.auth",

@@ -39,3 +39,7 @@ class SubmissionAdmin(admin.ModelAdmin):
 
     def has_delete_permission(self, request, obj=None):
         return False
+
+
+# The results feed (HL7/FHIR) registers its own tables.
+from submissions.feeds import admin as feeds_admin  # noqa: E402, F401

@@ -96,6 +96,12 @@ class SectionSubmissionSettings(models.Model):
     routine_window_hours = models.PositiveSmallIntegerField(
         "hours to complete a routine clinical action", default=72
     )
+    suggestions_enabled = models.BooleanField(
+        "suggest cases from the results feed",
+        default=False,
+        help_text="A changed preliminary read or an addendum to a colleague's report is "
+        "suggested, privately, to the radiologist who signed it.",
+    )
     counted_reasons = models.JSONField(
         "reasons that count toward the monthly target",
         default=default_counted_reasons,
@@ -405,3 +411,8 @@ class SubmissionEvent(models.Model):
 
     def __str__(self):
         return f"{self.get_kind_display()} · #{self.submission_id}"
+
+
+# The results feed's tables live with the feed (submissions/feeds/models.py).
+from submissions.feeds.models import ResultMessage as ResultMessage  # noqa: E402
+from submissions.feeds.models import Suggestion as Suggestion  # noqa: E402

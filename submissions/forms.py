@@ -487,6 +487,7 @@ class SettingsForm(forms.ModelForm):
             "attach_pdf",
             "urgent_window_hours",
             "routine_window_hours",
+            "suggestions_enabled",
             "counted_reasons",
         ]
         widgets = {

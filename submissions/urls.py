@@ -9,6 +9,13 @@ urlpatterns = [
     path("submit/", views.submit, name="submit"),
     path("submit/validate/", views.submit_validate, name="submit-validate"),
     path("submit/readers/", views.reader_search, name="reader-search"),
+    path("suggestions/", views.suggestions, name="suggestions"),
+    path("suggestions/<int:pk>/submit/", views.suggestion_submit, name="suggestion-submit"),
+    path(
+        "suggestions/<int:pk>/dismiss/",
+        views.suggestion_dismiss_view,
+        name="suggestion-dismiss",
+    ),
     path("mine/", views.mine, name="mine"),
     path("mine/<int:pk>/", views.mine_detail, name="mine-detail"),
     path("mine/<int:pk>/reply/", views.mine_reply, name="mine-reply"),

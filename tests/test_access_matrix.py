@@ -133,6 +133,9 @@ ACCESS: dict[str, frozenset[str]] = {
     "submissions:submit-validate": SUBMITTERS,
     "submissions:reader-search": SUBMITTERS,
     "submissions:mine": SUBMITTERS,
+    "submissions:suggestions": SUBMITTERS,
+    "submissions:suggestion-submit": SUBMITTERS,
+    "submissions:suggestion-dismiss": SUBMITTERS,
     "submissions:mine-detail": SUBMITTERS,
     "submissions:mine-reply": SUBMITTERS,
     # Any signed-in person: readers outside the roster have no role; selectors answer 404.
@@ -154,6 +157,10 @@ ACCESS: dict[str, frozenset[str]] = {
     "submissions:settings": CHAMPION,
     "submissions:summary": LEADER,
     "api:submission-list": SIGNED_IN,
+    "api:suggestion-list": SUBMITTERS,
+    "api:suggestion-dismiss": SUBMITTERS,
+    # Open to any signed-in account; the view then asks for the feed permission (403).
+    "api:fhir-diagnosticreport": SIGNED_IN,
     "api:submission-detail": SIGNED_IN,
     # OPPE data sources (reporting): leaders and site admins enter and read; radiologists
     # read their own and fill in the peer evaluations they are asked for.

@@ -34,6 +34,7 @@ from submissions.views.submitting import (
     submit,
     submit_validate,
 )
+from submissions.views.suggestions import suggestion_dismiss_view, suggestion_submit, suggestions
 
 __all__ = [
     "PREFILL_SESSION_KEY",
@@ -59,5 +60,8 @@ __all__ = [
     "section_settings",
     "submit",
     "submit_validate",
+    "suggestion_dismiss_view",
+    "suggestion_submit",
+    "suggestions",
     "summary",
 ]

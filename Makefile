@@ -5,6 +5,7 @@ VENV := .venv
 PY := $(VENV)/bin/python
 HOST ?= 127.0.0.1
 PORT ?= 8000
+HL7_PORT ?= 2575
 
 .PHONY: run test lint format check-deploy seed seed-large worker clean bench
 
@@ -18,13 +19,15 @@ $(VENV)/.installed: pyproject.toml
 	@printf 'DEBUG=1\nSECRET_KEY=dev-%s\n' "$$($(PYTHON) -c 'import secrets; print(secrets.token_urlsafe(40))')" > .env
 	@echo "Wrote .env for development (DEBUG=1, a random SECRET_KEY)."
 
-# Web server, Celery worker and beat on the embedded broker; Ctrl-C stops all three.
+# Web server, Celery worker and beat on the embedded broker, and the HL7 results listener
+# on 127.0.0.1:$(HL7_PORT); Ctrl-C stops them all.
 run: $(VENV)/.installed .env
 	$(PY) manage.py migrate --noinput
 	$(PY) manage.py seed_demo
 	@$(VENV)/bin/celery -A peerlearning worker --beat --loglevel=INFO --concurrency=1 \
 		--schedule=var/celerybeat-schedule & worker=$$!; \
-	trap 'kill $$worker 2>/dev/null; wait $$worker 2>/dev/null' EXIT INT TERM; \
+	$(PY) manage.py hl7_listen --host 127.0.0.1 --port $(HL7_PORT) & hl7=$$!; \
+	trap 'kill $$worker $$hl7 2>/dev/null; wait $$worker $$hl7 2>/dev/null' EXIT INT TERM; \
 	$(PY) manage.py runserver $(HOST):$(PORT)
 
 test: $(VENV)/.installed .env lint

@@ -41,6 +41,11 @@ case "${1:-web}" in
         exec celery -A peerlearning beat --loglevel="${LOG_LEVEL:-INFO}" \
             --scheduler=django_celery_beat.schedulers:DatabaseScheduler
         ;;
+    hl7)
+        # The HL7 v2 results listener (MLLP). Behind the hospital's interface engine only.
+        exec python manage.py hl7_listen --host "${HL7_LISTEN_HOST:-0.0.0.0}" \
+            --port "${HL7_LISTEN_PORT:-2575}"
+        ;;
     *)
         exec "$@"
         ;;

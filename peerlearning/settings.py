@@ -73,6 +73,7 @@ INSTALLED_APPS = [
     "allauth.mfa",
     "allauth.socialaccount",
     "allauth.socialaccount.providers.openid_connect",
+    "allauth.socialaccount.providers.saml",
     "rest_framework",
     "rest_framework.authtoken",
     "drf_spectacular",
@@ -226,21 +227,65 @@ MFA_TOTP_ISSUER = SITE_NAME
 SOCIALACCOUNT_EMAIL_AUTHENTICATION = True
 SOCIALACCOUNT_EMAIL_AUTHENTICATION_AUTO_CONNECT = True
 SOCIALACCOUNT_ONLY = False
-SOCIALACCOUNT_PROVIDERS = {}
+# Hospital SSO (peerlearning/sso/): our subclasses of allauth's providers always check the ID
+# token's signature and nonce, and read the IdP's MFA statement the site chooses to accept.
+SOCIALACCOUNT_PROVIDERS = {
+    "openid_connect": {
+        "provider_class": "peerlearning.sso.oidc.HospitalOpenIDConnectProvider",
+        "OAUTH_PKCE_ENABLED": True,
+        "APPS": [],
+    },
+    "saml": {"provider_class": "peerlearning.sso.saml.HospitalSAMLProvider", "APPS": []},
+}
 OIDC_SERVER_URL = env.str("OIDC_SERVER_URL", default="")
 if OIDC_SERVER_URL:
-    SOCIALACCOUNT_PROVIDERS["openid_connect"] = {
-        "OAUTH_PKCE_ENABLED": True,
-        "APPS": [
-            {
-                "provider_id": env.str("OIDC_PROVIDER_ID", default="hospital"),
-                "name": env.str("OIDC_NAME", default="Hospital sign-in"),
-                "client_id": env.str("OIDC_CLIENT_ID"),
-                "secret": env_secret("OIDC_CLIENT_SECRET", default=""),
-                "settings": {"server_url": OIDC_SERVER_URL},
-            }
-        ],
-    }
+    SOCIALACCOUNT_PROVIDERS["openid_connect"]["APPS"].append(
+        {
+            "provider_id": env.str("OIDC_PROVIDER_ID", default="hospital"),
+            "name": env.str("OIDC_NAME", default="Hospital sign-in"),
+            "client_id": env.str("OIDC_CLIENT_ID"),
+            "secret": env_secret("OIDC_CLIENT_SECRET", default=""),
+            "settings": {
+                "server_url": OIDC_SERVER_URL,
+                "mfa_amr": env.list("OIDC_MFA_AMR", default=[]),
+                "mfa_acr": env.list("OIDC_MFA_ACR", default=[]),
+            },
+        }
+    )
+SAML_IDP_ENTITY_ID = env.str("SAML_IDP_ENTITY_ID", default="")
+if SAML_IDP_ENTITY_ID:
+    SOCIALACCOUNT_PROVIDERS["saml"]["APPS"].append(
+        {
+            "client_id": env.str("SAML_ORGANIZATION", default="hospital"),
+            "name": env.str("SAML_NAME", default="Hospital sign-in"),
+            "settings": {
+                "idp": {
+                    "entity_id": SAML_IDP_ENTITY_ID,
+                    "metadata_url": env.str("SAML_IDP_METADATA_URL"),
+                },
+                "sp": {"entity_id": env.str("SAML_SP_ENTITY_ID", default="") or None},
+                "attribute_mapping": {
+                    "uid": env.list("SAML_ATTRIBUTE_UID", default=[]),
+                    "email": env.list(
+                        "SAML_ATTRIBUTE_EMAIL",
+                        default=[
+                            "urn:oid:0.9.2342.19200300.100.1.3",
+                            "http://schemas.xmlsoap.org/ws/2005/05/identity/claims/emailaddress",
+                        ],
+                    ),
+                    "first_name": env.list(
+                        "SAML_ATTRIBUTE_FIRST_NAME", default=["urn:oid:2.5.4.42"]
+                    ),
+                    "last_name": env.list("SAML_ATTRIBUTE_LAST_NAME", default=["urn:oid:2.5.4.4"]),
+                },
+                "mfa_authn_contexts": env.list("SAML_MFA_AUTHN_CONTEXTS", default=[]),
+                "advanced": {
+                    "want_assertion_signed": True,
+                    "reject_idp_initiated_sso": True,
+                },
+            },
+        }
+    )
 
 LANGUAGE_CODE = "en-us"
 TIME_ZONE = env.str("TIME_ZONE", default="America/New_York")

@@ -255,3 +255,67 @@ def signed_in_email(session, live_server) -> str | None:
         return None
     match = re.search(r"[\w.+-]+@[\w-]+\.example", response.text)
     return match.group(0) if match else "?"
+
+
+SAML_ORGANIZATION = "hospital"
+SAML_SP_ENTITY_ID = "https://peerlearning.hospital.example/saml"
+
+
+@pytest.fixture(scope="session")
+def _saml_idp_server(tmp_path_factory):
+    if shutil.which("xmlsec1") is None:
+        yield None
+        return
+    from tests.sso.saml_idp import SamlIdp
+
+    idp = SamlIdp(tmp_path_factory.mktemp("saml-idp"))
+    yield idp
+    idp.shutdown()
+
+
+@pytest.fixture
+def saml_idp(_saml_idp_server, need_service_session):
+    need_service_session(_saml_idp_server is not None, "the SAML test provider (xmlsec1)")
+    return _saml_idp_server
+
+
+@pytest.fixture
+def saml_site(settings, saml_idp, live_server):
+    """Our site configured for the test IdP, and the IdP told about our SP metadata."""
+
+    def configure(**app_settings):
+        settings.SOCIALACCOUNT_PROVIDERS = {
+            **settings.SOCIALACCOUNT_PROVIDERS,
+            "saml": {
+                **settings.SOCIALACCOUNT_PROVIDERS["saml"],
+                "APPS": [
+                    {
+                        "client_id": SAML_ORGANIZATION,
+                        "name": "Hospital sign-in",
+                        "settings": {
+                            "idp": {
+                                "entity_id": saml_idp.entity_id,
+                                "metadata_url": f"{saml_idp.base}/metadata",
+                            },
+                            "sp": {"entity_id": SAML_SP_ENTITY_ID},
+                            "attribute_mapping": {"email": ["urn:oid:0.9.2342.19200300.100.1.3"]},
+                            "advanced": {
+                                "want_assertion_signed": True,
+                                "reject_idp_initiated_sso": True,
+                                # The live server is http://localhost:…, a single-label host.
+                                "allow_single_label_domains": True,
+                            },
+                            **app_settings,
+                        },
+                    }
+                ],
+            },
+        }
+
+    configure()
+    metadata = requests.get(
+        f"{live_server.url}/accounts/saml/{SAML_ORGANIZATION}/metadata/", timeout=30
+    )
+    metadata.raise_for_status()
+    saml_idp.trust_sp(metadata.text)
+    return configure

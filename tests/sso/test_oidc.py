@@ -14,7 +14,7 @@ from django.contrib.auth import get_user_model
 from django.contrib.sessions.backends.db import SessionStore
 from django.test import RequestFactory
 
-from peerlearning.models import Role
+from peerlearning.models import Role, SitePolicy
 from peerlearning.testing import SectionFactory, make_member
 from tests.sso.conftest import OIDC_PROVIDER_ID, follow, idp_login, signed_in_email, start_sign_in
 
@@ -38,24 +38,26 @@ def records_of(session, user) -> list[dict]:
 
 
 @pytest.fixture
-def champion(transactional_db):
-    return make_member(SectionFactory(), Role.CHAMPION, email="cass.champion@hospital.example")
+def radiologist(transactional_db):
+    return make_member(
+        SectionFactory(), Role.RADIOLOGIST, email="rowan.radiologist@hospital.example"
+    )
 
 
 @pytest.fixture
-def champion_with_totp(champion):
-    Authenticator.objects.create(user=champion, type=Authenticator.Type.TOTP, data={})
-    return champion
+def radiologist_with_totp(radiologist):
+    Authenticator.objects.create(user=radiologist, type=Authenticator.Type.TOTP, data={})
+    return radiologist
 
 
-def test_a_known_person_signs_in_through_the_hospital(live_server, oidc_site, champion):
-    session, response = sign_in(live_server, champion.email)
+def test_a_known_person_signs_in_through_the_hospital(live_server, oidc_site, radiologist):
+    session, response = sign_in(live_server, radiologist.email)
     assert response.status_code == 200
-    assert signed_in_email(session, live_server) == champion.email
-    assert champion.socialaccount_set.get().uid == champion.email
+    assert signed_in_email(session, live_server) == radiologist.email
+    assert radiologist.socialaccount_set.get().uid == radiologist.email
 
 
-def test_an_unknown_person_is_refused_and_no_account_is_made(live_server, oidc_site, champion):
+def test_an_unknown_person_is_refused_and_no_account_is_made(live_server, oidc_site, radiologist):
     accounts = get_user_model().objects.count()
     session, response = sign_in(live_server, "stranger@hospital.example")
     assert "closed" in response.text.lower()
@@ -63,7 +65,7 @@ def test_an_unknown_person_is_refused_and_no_account_is_made(live_server, oidc_s
     assert get_user_model().objects.count() == accounts
 
 
-def test_an_id_token_with_a_bad_signature_is_refused(live_server, oidc_site, oidc_idp, champion):
+def test_an_id_token_with_a_bad_signature_is_refused(live_server, oidc_site, oidc_idp, radiologist):
     def break_signature(id_token):
         head, body, signature = id_token.split(".")
         raw = bytearray(base64.urlsafe_b64decode(signature + "=="))
@@ -71,33 +73,35 @@ def test_an_id_token_with_a_bad_signature_is_refused(live_server, oidc_site, oid
         return f"{head}.{body}.{base64.urlsafe_b64encode(bytes(raw)).rstrip(b'=').decode()}"
 
     oidc_idp.proxy.swap = break_signature
-    session, response = sign_in(live_server, champion.email)
+    session, response = sign_in(live_server, radiologist.email)
     assert "Third-Party Login Failure" in response.text or response.status_code >= 400
     assert signed_in_email(session, live_server) is None
 
 
 def test_an_id_token_issued_to_another_application_is_refused(
-    live_server, oidc_site, oidc_idp, champion
+    live_server, oidc_site, oidc_idp, radiologist
 ):
-    other = oidc_idp.id_token_for_other_client(champion.email)
+    other = oidc_idp.id_token_for_other_client(radiologist.email)
     oidc_idp.proxy.swap = lambda id_token: other
-    session, _ = sign_in(live_server, champion.email)
+    session, _ = sign_in(live_server, radiologist.email)
     assert signed_in_email(session, live_server) is None
 
 
-def test_a_replayed_id_token_is_refused(live_server, oidc_site, oidc_idp, champion):
-    first, _ = sign_in(live_server, champion.email)
-    assert signed_in_email(first, live_server) == champion.email
+def test_a_replayed_id_token_is_refused(live_server, oidc_site, oidc_idp, radiologist):
+    first, _ = sign_in(live_server, radiologist.email)
+    assert signed_in_email(first, live_server) == radiologist.email
     captured = oidc_idp.proxy.seen[-1]
     oidc_idp.proxy.swap = lambda id_token: captured
-    second, _ = sign_in(live_server, champion.email)
+    second, _ = sign_in(live_server, radiologist.email)
     assert signed_in_email(second, live_server) is None
 
 
 def test_without_the_site_setting_the_idps_mfa_does_not_replace_ours(
-    live_server, oidc_site, champion_with_totp
+    live_server, oidc_site, radiologist_with_totp
 ):
-    session, response = sign_in(live_server, champion_with_totp.email, amr="pwd,mfa", acr=MFA_ACR)
+    session, response = sign_in(
+        live_server, radiologist_with_totp.email, amr="pwd,mfa", acr=MFA_ACR
+    )
     assert response.url.endswith("/accounts/2fa/authenticate/")
     assert signed_in_email(session, live_server) is None
 
@@ -111,24 +115,49 @@ def test_without_the_site_setting_the_idps_mfa_does_not_replace_ours(
     ids=["amr", "acr"],
 )
 def test_a_site_that_accepts_the_idps_mfa_claim_does_not_ask_for_our_totp(
-    live_server, oidc_site, champion_with_totp, accepted, answers
+    live_server, oidc_site, radiologist_with_totp, accepted, answers
 ):
     oidc_site(**accepted)
-    session, response = sign_in(live_server, champion_with_totp.email, **answers)
+    session, response = sign_in(live_server, radiologist_with_totp.email, **answers)
     assert response.status_code == 200, (response.url, response.text[:3000])
     assert "/2fa/" not in response.url, response.url
-    assert signed_in_email(session, live_server) == champion_with_totp.email
-    mfa = [r for r in records_of(session, champion_with_totp) if r["method"] == "mfa"]
+    assert signed_in_email(session, live_server) == radiologist_with_totp.email
+    mfa = [r for r in records_of(session, radiologist_with_totp) if r["method"] == "mfa"]
     assert [(r["type"], r["provider"]) for r in mfa] == [("idp", OIDC_PROVIDER_ID)]
 
 
 def test_a_site_that_accepts_the_idps_mfa_claim_still_asks_ours_when_the_claim_is_absent(
-    live_server, oidc_site, champion_with_totp
+    live_server, oidc_site, radiologist_with_totp
 ):
     oidc_site(mfa_amr=["mfa"], mfa_acr=[MFA_ACR])
     session, response = sign_in(
-        live_server, champion_with_totp.email, amr="pwd", acr="urn:hospital:acr:password"
+        live_server, radiologist_with_totp.email, amr="pwd", acr="urn:hospital:acr:password"
     )
     assert response.url.endswith("/accounts/2fa/authenticate/")
     assert signed_in_email(session, live_server) is None
-    assert not [r for r in records_of(session, champion_with_totp) if r["method"] == "mfa"]
+    assert not [r for r in records_of(session, radiologist_with_totp) if r["method"] == "mfa"]
+
+
+@pytest.fixture
+def champion_whose_role_requires_mfa(transactional_db):
+    policy = SitePolicy.load()
+    policy.mfa_required_for_champions = True
+    policy.save()
+    return make_member(SectionFactory(), Role.CHAMPION, email="cass.champion@hospital.example")
+
+
+def test_the_idps_accepted_mfa_satisfies_the_policy_without_our_totp(
+    live_server, oidc_site, champion_whose_role_requires_mfa
+):
+    oidc_site(mfa_amr=["mfa"])
+    session, _ = sign_in(live_server, champion_whose_role_requires_mfa.email, amr="pwd,mfa")
+    assert signed_in_email(session, live_server) == champion_whose_role_requires_mfa.email
+
+
+def test_without_the_idps_accepted_mfa_the_policy_sends_the_champion_to_set_up_totp(
+    live_server, oidc_site, champion_whose_role_requires_mfa
+):
+    oidc_site(mfa_amr=["mfa"])
+    session, _ = sign_in(live_server, champion_whose_role_requires_mfa.email, amr="pwd")
+    profile = session.get(f"{live_server.url}/profile/", allow_redirects=False, timeout=30)
+    assert profile.headers["Location"].startswith("/accounts/2fa/totp/activate")

@@ -16,7 +16,7 @@ from django.contrib.auth import get_user_model
 from django.contrib.sessions.backends.db import SessionStore
 from django.test import RequestFactory
 
-from peerlearning.models import Role
+from peerlearning.models import Role, SitePolicy
 from peerlearning.testing import SectionFactory, make_member
 from tests.sso.conftest import SAML_ORGANIZATION, SAML_SP_ENTITY_ID, signed_in_email, start_sign_in
 from tests.sso.saml_idp import MFA, PASSWORD
@@ -57,24 +57,28 @@ def records_of(browser, user) -> list[dict]:
 
 
 @pytest.fixture
-def champion(transactional_db):
-    return make_member(SectionFactory(), Role.CHAMPION, email="cass.champion@hospital.example")
+def radiologist(transactional_db):
+    return make_member(
+        SectionFactory(), Role.RADIOLOGIST, email="rowan.radiologist@hospital.example"
+    )
 
 
 @pytest.fixture
-def champion_with_totp(champion):
-    Authenticator.objects.create(user=champion, type=Authenticator.Type.TOTP, data={})
-    return champion
+def radiologist_with_totp(radiologist):
+    Authenticator.objects.create(user=radiologist, type=Authenticator.Type.TOTP, data={})
+    return radiologist
 
 
-def test_a_known_person_signs_in_through_the_hospital(live_server, saml_site, saml_idp, champion):
-    browser, response, _ = sign_in(live_server, saml_idp, champion.email)
+def test_a_known_person_signs_in_through_the_hospital(
+    live_server, saml_site, saml_idp, radiologist
+):
+    browser, response, _ = sign_in(live_server, saml_idp, radiologist.email)
     assert response.status_code == 200, response.text[:2000]
-    assert signed_in_email(browser, live_server) == champion.email
+    assert signed_in_email(browser, live_server) == radiologist.email
 
 
 def test_an_unknown_person_is_refused_and_no_account_is_made(
-    live_server, saml_site, saml_idp, champion
+    live_server, saml_site, saml_idp, radiologist
 ):
     accounts = get_user_model().objects.count()
     browser, response, _ = sign_in(live_server, saml_idp, "stranger@hospital.example")
@@ -83,32 +87,34 @@ def test_an_unknown_person_is_refused_and_no_account_is_made(
     assert get_user_model().objects.count() == accounts
 
 
-def test_an_assertion_altered_after_signing_is_refused(live_server, saml_site, saml_idp, champion):
+def test_an_assertion_altered_after_signing_is_refused(
+    live_server, saml_site, saml_idp, radiologist
+):
     victim = make_member(SectionFactory(), Role.LEADER, email="lee.leader@hospital.example")
-    browser, acs, fields = idp_answer(live_server, saml_idp, champion.email)
+    browser, acs, fields = idp_answer(live_server, saml_idp, radiologist.email)
     xml = base64.b64decode(fields["SAMLResponse"]).decode()
-    assert xml.count(champion.email) >= 1
-    fields["SAMLResponse"] = base64.b64encode(xml.replace(champion.email, victim.email).encode())
+    assert xml.count(radiologist.email) >= 1
+    fields["SAMLResponse"] = base64.b64encode(xml.replace(radiologist.email, victim.email).encode())
     browser.post(acs, data=fields, timeout=30)
     assert signed_in_email(browser, live_server) is None
 
 
-def test_an_assertion_for_another_service_is_refused(live_server, saml_site, saml_idp, champion):
+def test_an_assertion_for_another_service_is_refused(live_server, saml_site, saml_idp, radiologist):
     # Another service of the hospital, registered at the same IdP (here with our ACS address,
     # so that only the audience tells the assertion is not ours).
     scheduler = "https://scheduler.hospital.example/saml"
     ours = saml_idp.sp_metadata[0]
     saml_idp.trust_sp(ours, ours.replace(SAML_SP_ENTITY_ID, scheduler))
     saml_idp.audience_override = scheduler
-    browser, _, _ = sign_in(live_server, saml_idp, champion.email)
+    browser, _, _ = sign_in(live_server, saml_idp, radiologist.email)
     assert signed_in_email(browser, live_server) is None
 
 
-def test_a_replayed_assertion_is_refused(live_server, saml_site, saml_idp, champion):
-    first, _, captured = sign_in(live_server, saml_idp, champion.email)
-    assert signed_in_email(first, live_server) == champion.email
+def test_a_replayed_assertion_is_refused(live_server, saml_site, saml_idp, radiologist):
+    first, _, captured = sign_in(live_server, saml_idp, radiologist.email)
+    assert signed_in_email(first, live_server) == radiologist.email
     # A second browser starts its own sign-in and posts the captured answer instead.
-    second, acs, _ = idp_answer(live_server, saml_idp, champion.email)
+    second, acs, _ = idp_answer(live_server, saml_idp, radiologist.email)
     second.post(acs, data=captured, timeout=30)
     assert signed_in_email(second, live_server) is None
     # And the first browser, signed out, cannot use it again either.
@@ -118,28 +124,53 @@ def test_a_replayed_assertion_is_refused(live_server, saml_site, saml_idp, champ
 
 
 def test_without_the_site_setting_the_idps_mfa_does_not_replace_ours(
-    live_server, saml_site, saml_idp, champion_with_totp
+    live_server, saml_site, saml_idp, radiologist_with_totp
 ):
-    browser, response, _ = sign_in(live_server, saml_idp, champion_with_totp.email, MFA)
+    browser, response, _ = sign_in(live_server, saml_idp, radiologist_with_totp.email, MFA)
     assert response.url.endswith("/accounts/2fa/authenticate/")
     assert signed_in_email(browser, live_server) is None
 
 
 def test_a_site_that_accepts_the_idps_authn_context_does_not_ask_for_our_totp(
-    live_server, saml_site, saml_idp, champion_with_totp
+    live_server, saml_site, saml_idp, radiologist_with_totp
 ):
     saml_site(mfa_authn_contexts=[MFA])
-    browser, response, _ = sign_in(live_server, saml_idp, champion_with_totp.email, MFA)
+    browser, response, _ = sign_in(live_server, saml_idp, radiologist_with_totp.email, MFA)
     assert "/2fa/" not in response.url
-    assert signed_in_email(browser, live_server) == champion_with_totp.email
-    mfa = [r for r in records_of(browser, champion_with_totp) if r["method"] == "mfa"]
+    assert signed_in_email(browser, live_server) == radiologist_with_totp.email
+    mfa = [r for r in records_of(browser, radiologist_with_totp) if r["method"] == "mfa"]
     assert [(r["type"], r["provider"]) for r in mfa] == [("idp", "saml")]
 
 
 def test_a_site_that_accepts_the_idps_authn_context_still_asks_ours_for_a_password_sign_in(
-    live_server, saml_site, saml_idp, champion_with_totp
+    live_server, saml_site, saml_idp, radiologist_with_totp
 ):
     saml_site(mfa_authn_contexts=[MFA])
-    browser, response, _ = sign_in(live_server, saml_idp, champion_with_totp.email, PASSWORD)
+    browser, response, _ = sign_in(live_server, saml_idp, radiologist_with_totp.email, PASSWORD)
     assert response.url.endswith("/accounts/2fa/authenticate/")
     assert signed_in_email(browser, live_server) is None
+
+
+@pytest.fixture
+def champion_whose_role_requires_mfa(transactional_db):
+    policy = SitePolicy.load()
+    policy.mfa_required_for_champions = True
+    policy.save()
+    return make_member(SectionFactory(), Role.CHAMPION, email="cass.champion@hospital.example")
+
+
+def test_the_idps_accepted_mfa_satisfies_the_policy_without_our_totp(
+    live_server, saml_site, saml_idp, champion_whose_role_requires_mfa
+):
+    saml_site(mfa_authn_contexts=[MFA])
+    browser, _, _ = sign_in(live_server, saml_idp, champion_whose_role_requires_mfa.email, MFA)
+    assert signed_in_email(browser, live_server) == champion_whose_role_requires_mfa.email
+
+
+def test_without_the_idps_accepted_mfa_the_policy_sends_the_champion_to_set_up_totp(
+    live_server, saml_site, saml_idp, champion_whose_role_requires_mfa
+):
+    saml_site(mfa_authn_contexts=[MFA])
+    browser, _, _ = sign_in(live_server, saml_idp, champion_whose_role_requires_mfa.email)
+    profile = browser.get(f"{live_server.url}/profile/", allow_redirects=False, timeout=30)
+    assert profile.headers["Location"].startswith("/accounts/2fa/totp/activate")

@@ -256,8 +256,8 @@ SAML_IDP_ENTITY_ID = env.str("SAML_IDP_ENTITY_ID", default="")
 if SAML_IDP_ENTITY_ID:
     SOCIALACCOUNT_PROVIDERS["saml"]["APPS"].append(
         {
-            "client_id": env.str("SAML_ORGANIZATION", default="hospital"),
-            "name": env.str("SAML_NAME", default="Hospital sign-in"),
+            "client_id": env.str("SAML_ORGANIZATION", default="") or "hospital",
+            "name": env.str("SAML_NAME", default="") or "Hospital sign-in",
             "settings": {
                 "idp": {
                     "entity_id": SAML_IDP_ENTITY_ID,
@@ -266,17 +266,15 @@ if SAML_IDP_ENTITY_ID:
                 "sp": {"entity_id": env.str("SAML_SP_ENTITY_ID", default="") or None},
                 "attribute_mapping": {
                     "uid": env.list("SAML_ATTRIBUTE_UID", default=[]),
-                    "email": env.list(
-                        "SAML_ATTRIBUTE_EMAIL",
-                        default=[
-                            "urn:oid:0.9.2342.19200300.100.1.3",
-                            "http://schemas.xmlsoap.org/ws/2005/05/identity/claims/emailaddress",
-                        ],
-                    ),
-                    "first_name": env.list(
-                        "SAML_ATTRIBUTE_FIRST_NAME", default=["urn:oid:2.5.4.42"]
-                    ),
-                    "last_name": env.list("SAML_ATTRIBUTE_LAST_NAME", default=["urn:oid:2.5.4.4"]),
+                    "email": env.list("SAML_ATTRIBUTE_EMAIL", default=[])
+                    or [
+                        "urn:oid:0.9.2342.19200300.100.1.3",
+                        "http://schemas.xmlsoap.org/ws/2005/05/identity/claims/emailaddress",
+                    ],
+                    "first_name": env.list("SAML_ATTRIBUTE_FIRST_NAME", default=[])
+                    or ["urn:oid:2.5.4.42"],
+                    "last_name": env.list("SAML_ATTRIBUTE_LAST_NAME", default=[])
+                    or ["urn:oid:2.5.4.4"],
                 },
                 "mfa_authn_contexts": env.list("SAML_MFA_AUTHN_CONTEXTS", default=[]),
                 "advanced": {

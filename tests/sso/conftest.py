@@ -161,7 +161,15 @@ def idp_login(session, page, *, email: str, amr: str = "pwd", acr: str = ""):
 
 @pytest.fixture(scope="session")
 def _oidc_idp_process(live_server):
-    node = shutil.which("node")
+    node, npm = shutil.which("node"), shutil.which("npm")
+    if node and npm and not (HERE / "node_modules" / "oidc-provider").exists():
+        # A fresh worktree: the same install `.ci/run` does, from npm's cache when it can.
+        subprocess.run(
+            [npm, "ci", "--prefer-offline", "--no-audit", "--no-fund", "--loglevel=error"],
+            cwd=HERE,
+            timeout=300,
+            check=False,
+        )
     if node is None or not (HERE / "node_modules" / "oidc-provider").exists():
         yield None
         return

@@ -97,6 +97,9 @@ PLACE_KEYWORDS = frozenset(
         "PersonAddress",
     }
 )
+# Every attribute other than person names and UIDs whose value identifies someone: what a
+# caller keeps of an original header to recognize its identifiers after the file is gone.
+IDENTIFYING_KEYWORDS = ID_KEYWORDS | PHONE_KEYWORDS | PLACE_KEYWORDS | {"PatientBirthDate"}
 _COLLECTED_TAGS = {
     "ids": {tag_for_keyword(k) for k in ID_KEYWORDS},
     "places": {tag_for_keyword(k) for k in PLACE_KEYWORDS},

@@ -24,7 +24,7 @@ from pydicom import dcmread
 from pydicom.dataset import Dataset
 from pydicom.errors import InvalidDicomError
 
-from anonymizer.dicom import DUMMY_TEXT
+from anonymizer.dicom import DUMMY_TEXT, IDENTIFYING_KEYWORDS
 from anonymizer.ocr import ocr_available, propose_rectangles
 from anonymizer.pixels import (
     WINDOW_PRESETS,
@@ -97,33 +97,6 @@ PRESETS = {
 }
 assert set(WINDOW_PRESETS) <= set(PRESETS)
 
-_IDENTIFYING_KEYWORDS = frozenset(
-    {
-        "PatientID",
-        "OtherPatientIDs",
-        "AccessionNumber",
-        "StudyID",
-        "AdmissionID",
-        "ServiceEpisodeID",
-        "RequestedProcedureID",
-        "PerformedProcedureStepID",
-        "ScheduledProcedureStepID",
-        "FillerOrderNumberImagingServiceRequest",
-        "PlacerOrderNumberImagingServiceRequest",
-        "MedicalRecordLocator",
-        "ClinicalTrialSubjectID",
-        "InstitutionName",
-        "InstitutionAddress",
-        "PatientAddress",
-        "ReferringPhysicianAddress",
-        "PersonAddress",
-        "PatientTelephoneNumbers",
-        "ReferringPhysicianTelephoneNumbers",
-        "PersonTelephoneNumbers",
-        "PatientBirthDate",
-    }
-)
-
 
 def kind_label(kind: str) -> str:
     return KIND_LABELS.get(kind, kind.replace("-", " "))
@@ -152,7 +125,7 @@ def _reduced(ds: Dataset) -> Dataset | None:
                 kept.add_new(elem.tag, "SQ", items)
         elif (
             elem.VR == "PN"
-            or elem.keyword in _IDENTIFYING_KEYWORDS
+            or elem.keyword in IDENTIFYING_KEYWORDS
             or (elem.VR == "UI" and not elem.keyword.endswith("ClassUID"))
         ):
             kept.add(elem)

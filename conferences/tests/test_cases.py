@@ -87,6 +87,29 @@ def test_the_patients_name_from_new_images_is_replaced_in_the_text(department):
     assert case.check_passed
 
 
+def test_numbers_from_the_images_are_replaced_in_text_typed_after_the_originals_are_gone(
+    department,
+):
+    # Synthetic numbers; the insurance plan and the trial reading ID identify the patient
+    # as much as the patient ID does.
+    case, _ = teaching_case_create(
+        section=department.neuro, actor=department.champion, title="Numbers"
+    )
+    files = dicom_upload(
+        1, InsurancePlanIdentification="INS-58213-7", ClinicalTrialSubjectReadingID="RDG-40917"
+    )
+    upload_and_process(case, files, department.champion)
+    case.refresh_from_db()
+
+    case, replaced = teaching_case_update(
+        case=case,
+        actor=department.champion,
+        history="Plan INS-58213-7 covered it; trial reading RDG-40917 agreed.",
+    )
+    assert "INS-58213-7" not in case.history and "RDG-40917" not in case.history
+    assert replaced == {"Clinical history": 2}
+
+
 def test_the_check_says_which_part_and_what_kind_of_identifier_never_the_value(client, department):
     case = ready_case(
         department.neuro,

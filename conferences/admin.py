@@ -6,18 +6,18 @@ their lines are read-only: they record what a file said.
 
 from django.contrib import admin
 
-from conferences.models import (
-    AgendaItem,
+from conferences.attendance.models import (
     Attendance,
     AttendanceImport,
     AttendanceImportRow,
     AttendeeAlias,
-    CaseUpload,
+)
+from conferences.cases.models import AgendaItem, CaseUpload, TeachingCase
+from conferences.meetings.models import (
     Conference,
     ConferenceSettings,
     ImprovementAction,
     ImprovementActionChange,
-    TeachingCase,
 )
 from peerlearning.admin import AuditedAdminMixin
 

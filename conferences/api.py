@@ -13,10 +13,19 @@ from rest_framework.parsers import FormParser, MultiPartParser
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
-from conferences import selectors
-from conferences.attendance_files import MAX_BYTES
-from conferences.models import Attendance, AttendanceImportRow, Conference
-from conferences.services import ImportRefused, attendance_import, conference_create
+from conferences.attendance.files import MAX_BYTES
+from conferences.attendance.imports import ImportRefused, attendance_import
+from conferences.attendance.models import Attendance, AttendanceImportRow
+from conferences.attendance.selectors import attendance_for_conference
+from conferences.meetings.models import Conference
+from conferences.meetings.selectors import (
+    ATTENDANCE_READERS,
+    conference_get_for_attendance_reader,
+    conference_get_for_manager,
+    conference_get_for_user,
+    conferences_visible_to,
+)
+from conferences.meetings.services import conference_create
 from peerlearning.access import ALL_ROLES, roles_access, user_sections_with_role
 from peerlearning.models import Role, Section
 
@@ -60,7 +69,7 @@ class ConferenceList(generics.ListCreateAPIView):
     serializer_class = ConferenceSerializer
 
     def get_queryset(self):
-        rows = selectors.conferences_visible_to(self.request.user).order_by("-starts_at")
+        rows = conferences_visible_to(self.request.user).order_by("-starts_at")
         if self.request.query_params.get("section"):
             rows = rows.filter(section__slug=self.request.query_params["section"])
         return rows
@@ -99,7 +108,7 @@ class ConferenceDetail(generics.RetrieveAPIView):
     serializer_class = ConferenceSerializer
 
     def get_object(self):
-        return selectors.conference_get_for_user(user=self.request.user, pk=self.kwargs["pk"])
+        return conference_get_for_user(user=self.request.user, pk=self.kwargs["pk"])
 
 
 class AttendanceSerializer(serializers.ModelSerializer):
@@ -117,15 +126,15 @@ class AttendanceSerializer(serializers.ModelSerializer):
 class ConferenceAttendance(generics.ListAPIView):
     """Who attended: e-mail (empty for guests), minutes present, credited, how recorded."""
 
-    access = roles_access(*selectors.ATTENDANCE_READERS)
+    access = roles_access(*ATTENDANCE_READERS)
     serializer_class = AttendanceSerializer
     pagination_class = None
 
     def get_queryset(self):
-        conference = selectors.conference_get_for_attendance_reader(
+        conference = conference_get_for_attendance_reader(
             user=self.request.user, pk=self.kwargs["pk"]
         )
-        return selectors.attendance_for_conference(conference)
+        return attendance_for_conference(conference)
 
 
 class ImportRowSerializer(serializers.ModelSerializer):
@@ -191,7 +200,7 @@ class ConferenceAttendanceImport(APIView):
         ),
     )
     def post(self, request, pk):
-        conference = selectors.conference_get_for_manager(user=request.user, pk=pk)
+        conference = conference_get_for_manager(user=request.user, pk=pk)
         upload = request.FILES.get("file")
         if upload is None:
             return self._refused(["Send the report as a multipart field named “file”."])

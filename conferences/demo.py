@@ -16,10 +16,10 @@ from decimal import Decimal
 from django.db.models import QuerySet
 from django.utils import timezone
 
-from conferences.models import (
+from conferences.attendance.models import Attendance
+from conferences.meetings.models import (
     CHECK_IN_ALPHABET,
     CHECK_IN_LENGTH,
-    Attendance,
     Conference,
     ConferenceSettings,
     ImprovementAction,
@@ -388,13 +388,13 @@ CASES_PER_SECTION = 3
 
 
 def _cases_present(ctx: DemoContext) -> bool:
-    from conferences.models import TeachingCase
+    from conferences.cases.models import TeachingCase
 
     return TeachingCase.objects.filter(created_by__in=ctx.people).exists()
 
 
 def _cases_wipe(people: QuerySet) -> None:
-    from conferences.models import AgendaItem, TeachingCase
+    from conferences.cases.models import AgendaItem, TeachingCase
 
     AgendaItem.objects.filter(teaching_case__created_by__in=people).delete()
     TeachingCase.objects.filter(created_by__in=people).delete()
@@ -403,7 +403,7 @@ def _cases_wipe(people: QuerySet) -> None:
 @history_builder("teaching cases", order=210, present=_cases_present, wipe=_cases_wipe)
 def build_teaching_cases(ctx: DemoContext, rng: random.Random, size: DemoSize) -> dict[str, int]:
     from conferences.anonymize import CaseKeys, verify_texts
-    from conferences.models import AgendaItem, CreditConsent, TeachingCase
+    from conferences.cases.models import AgendaItem, CreditConsent, TeachingCase
     from peerlearning.roster import roster_names
     from submissions.models import Submission
 

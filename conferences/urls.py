@@ -1,30 +1,33 @@
 from django.urls import path
 
-from conferences.views import actions, attendance, cases, conferences, present
+from conferences.attendance import views as attendance
+from conferences.cases import presentation as present
+from conferences.cases import views as cases
+from conferences.meetings import views as meetings
 
 app_name = "conferences"
 
 urlpatterns = [
-    path("", conferences.conference_list, name="list"),
-    path("new/", conferences.conference_create_view, name="create"),
-    path("<int:pk>/", conferences.conference_detail, name="detail"),
-    path("<int:pk>/edit/", conferences.conference_edit, name="edit"),
-    path("<int:pk>/check-in-code/", conferences.check_in_display, name="check-in-display"),
+    path("", meetings.conference_list, name="list"),
+    path("new/", meetings.conference_create_view, name="create"),
+    path("<int:pk>/", meetings.conference_detail, name="detail"),
+    path("<int:pk>/edit/", meetings.conference_edit, name="edit"),
+    path("<int:pk>/check-in-code/", meetings.check_in_display, name="check-in-display"),
     path("<int:pk>/attendance/", attendance.roster, name="roster"),
     path(
         "<int:pk>/attendance/import/", attendance.attendance_import_view, name="attendance-import"
     ),
     path("<int:pk>/recording/", attendance.attest_recording, name="attest-recording"),
-    path("<int:pk>/certificate.pdf", attendance.certificate, name="certificate"),
+    path("<int:pk>/certificate.pdf", meetings.certificate, name="certificate"),
     path("imports/<int:pk>/", attendance.import_detail, name="import-detail"),
     path("check-in/", attendance.check_in_view, name="check-in"),
-    path("cme/", attendance.cme, name="cme"),
-    path("cme/<int:year>.pdf", attendance.cme_summary, name="cme-summary"),
-    path("settings/<slug:section>/", conferences.section_settings, name="settings"),
-    path("actions/", actions.action_list, name="actions"),
-    path("actions/new/", actions.action_create, name="action-create"),
-    path("actions/<int:pk>/", actions.action_detail, name="action-detail"),
-    path("actions/<int:pk>/edit/", actions.action_edit, name="action-edit"),
+    path("cme/", meetings.cme, name="cme"),
+    path("cme/<int:year>.pdf", meetings.cme_summary, name="cme-summary"),
+    path("settings/<slug:section>/", meetings.section_settings, name="settings"),
+    path("actions/", meetings.action_list, name="actions"),
+    path("actions/new/", meetings.action_create, name="action-create"),
+    path("actions/<int:pk>/", meetings.action_detail, name="action-detail"),
+    path("actions/<int:pk>/edit/", meetings.action_edit, name="action-edit"),
     # Agendas, presentation mode and the audience's votes.
     path("<int:pk>/agenda/", present.agenda, name="agenda"),
     path("<int:pk>/agenda/save/", present.agenda_save, name="agenda-save"),

@@ -24,7 +24,7 @@ from io import StringIO
 
 from django.utils import timezone
 
-from conferences.attendance_values import (
+from conferences.attendance.values import (
     MAX_BYTES,
     MAX_DURATION,
     ReportError,

@@ -1,6 +1,6 @@
 """Importing a meeting platform's attendance report into a conference, all or nothing.
 
-The file is read and checked first (`attendance_files.report_read`), against the
+The file is read and checked first (`files.report_read`), against the
 conference's date too; only a file with no problem writes anything, in one transaction.
 Each person's lines are merged (overlapping join/leave intervals counted once), and the
 attendance row is keyed by conference + person, so importing the same report again, or a
@@ -17,22 +17,22 @@ from django.http import HttpRequest
 from django.utils import timezone
 from django.utils.formats import date_format
 
-from conferences.attendance_files import (
+from conferences.attendance.files import (
     TEAMS,
     AttendanceReport,
     ReportError,
     ReportRow,
     report_read,
 )
-from conferences.matching import PeopleIndex, alias_key, name_key
-from conferences.models import (
+from conferences.attendance.matching import PeopleIndex, alias_key, name_key
+from conferences.attendance.models import (
     Attendance,
     AttendanceImport,
     AttendanceImportRow,
     AttendeeAlias,
-    Conference,
 )
-from conferences.services.attendance import attendee_kinds, conference_settings_for, credit_for
+from conferences.attendance.services import attendee_kinds, conference_settings_for, credit_for
+from conferences.meetings.models import Conference
 from peerlearning.lib.audit import audit_record
 from peerlearning.models import AuditEvent, User
 

@@ -85,7 +85,7 @@ class PeopleIndex:
 
     @classmethod
     def for_section(cls, section: Section) -> "PeopleIndex":
-        from conferences.models import AttendeeAlias
+        from conferences.attendance.models import AttendeeAlias
 
         index = cls()
         members = set(

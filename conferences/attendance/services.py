@@ -8,11 +8,11 @@ from django.db import transaction
 from django.utils import timezone
 from django.utils.formats import date_format
 
-from conferences.models import (
+from conferences.attendance.models import Attendance
+from conferences.meetings.models import (
     CHECK_IN_ALPHABET,
     CHECK_IN_LENGTH,
     CHECK_IN_OPENS_BEFORE,
-    Attendance,
     Conference,
     ConferenceSettings,
 )

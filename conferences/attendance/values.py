@@ -1,6 +1,6 @@
 """The values inside attendance reports: the file's encoding, dates and times, durations.
 
-Used by `attendance_files.py`; see its docstring for what the reader tolerates.
+Used by `files.py`; see its docstring for what the reader tolerates.
 """
 
 import datetime

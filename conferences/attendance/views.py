@@ -1,28 +1,32 @@
-"""Attendance pages: the roster, report imports, check-in, recordings and CME documents."""
+"""Attendance pages: the roster, report imports, check-in and recordings."""
 
 from django.contrib import messages
-from django.http import Http404, HttpResponse
+from django.http import Http404
 from django.shortcuts import redirect, render
 from django.utils import timezone
 from django.utils.formats import date_format
 
-from conferences import selectors
-from conferences.forms import AttendanceImportForm, CheckInForm, ResolveRowForm, members_of
-from conferences.models import AttendanceImportRow
-from conferences.pdf import cme_certificate_pdf, cme_summary_pdf
-from conferences.services import (
+from conferences.attendance.forms import AttendanceImportForm, CheckInForm, ResolveRowForm
+from conferences.attendance.imports import ImportRefused, attendance_import, import_row_resolve
+from conferences.attendance.models import AttendanceImportRow
+from conferences.attendance.selectors import (
+    attendance_counts,
+    attendance_for_conference,
+    attendance_import_get_for_manager,
+    imports_for,
+    roster_for,
+)
+from conferences.attendance.services import (
     AttendanceRefused,
-    ImportRefused,
-    attendance_import,
     attendance_mark,
     check_in,
-    import_row_resolve,
     recording_attest,
     recording_attestation_refusal,
 )
-from peerlearning.access import ALL_ROLES, roles, signed_in
-from peerlearning.lib.audit import audit_record
-from peerlearning.models import AuditEvent, Role, User
+from conferences.meetings.forms import members_of
+from conferences.meetings.selectors import conference_get_for_manager, conference_get_for_user
+from peerlearning.access import roles, signed_in
+from peerlearning.models import Role
 
 MANAGERS = (Role.CHAMPION, Role.ADMIN_ASSISTANT)
 MAX_MINUTES = 720
@@ -43,8 +47,8 @@ def _minutes(value: str | None) -> int | None:
 @roles(*MANAGERS)
 def roster(request, pk):
     """Tick who was there. With htmx each change saves one row; without, the form saves all."""
-    conference = selectors.conference_get_for_manager(user=request.user, pk=pk)
-    rows = selectors.roster_for(conference)
+    conference = conference_get_for_manager(user=request.user, pk=pk)
+    rows = roster_for(conference)
     error = None
     if request.method == "POST":
         people = {str(user.pk): user for user, _, _ in rows}
@@ -66,37 +70,37 @@ def roster(request, pk):
                 actor=request.user,
             )
         if only and request.htmx:
-            row = next(r for r in selectors.roster_for(conference) if str(r[0].pk) == only)
+            row = next(r for r in roster_for(conference) if str(r[0].pk) == only)
             return render(
                 request,
                 "conferences/roster.html#roster-row-response",
                 {
                     "conference": conference,
                     "row": row,
-                    "counts": selectors.attendance_counts(conference),
+                    "counts": attendance_counts(conference),
                     "row_error": error,
                 },
             )
         if error is None:
             messages.success(request, "Attendance saved.")
             return redirect("conferences:roster", pk=pk)
-        rows = selectors.roster_for(conference)
+        rows = roster_for(conference)
     return render(
         request,
         "conferences/roster.html",
         {
             "conference": conference,
             "rows": rows,
-            "counts": selectors.attendance_counts(conference),
+            "counts": attendance_counts(conference),
             "error": error,
-            "guests": selectors.attendance_for_conference(conference).filter(user__isnull=True),
+            "guests": attendance_for_conference(conference).filter(user__isnull=True),
         },
     )
 
 
 @roles(*MANAGERS)
 def attendance_import_view(request, pk):
-    conference = selectors.conference_get_for_manager(user=request.user, pk=pk)
+    conference = conference_get_for_manager(user=request.user, pk=pk)
     form = AttendanceImportForm(request.POST or None, request.FILES or None)
     problems: list[str] = []
     if request.method == "POST" and form.is_valid():
@@ -130,7 +134,7 @@ def attendance_import_view(request, pk):
             "conference": conference,
             "form": form,
             "problems": problems,
-            "imports": selectors.imports_for(conference),
+            "imports": imports_for(conference),
         },
     )
 
@@ -138,7 +142,7 @@ def attendance_import_view(request, pk):
 @roles(*MANAGERS)
 def import_detail(request, pk):
     """What an import matched, what it did not and why; match the rest by hand."""
-    source_import = selectors.attendance_import_get_for_manager(user=request.user, pk=pk)
+    source_import = attendance_import_get_for_manager(user=request.user, pk=pk)
     conference = source_import.conference
     people = list(members_of([conference.section]))
     rows = list(source_import.rows.select_related("user"))
@@ -163,7 +167,7 @@ def import_detail(request, pk):
             )
     minutes = {
         a.user_id: a
-        for a in selectors.attendance_for_conference(conference).filter(
+        for a in attendance_for_conference(conference).filter(
             user_id__in=[r.user_id for r in rows if r.user_id]
         )
     }
@@ -204,7 +208,7 @@ def check_in_view(request):
 
 @roles(Role.RADIOLOGIST, Role.TRAINEE)
 def attest_recording(request, pk):
-    conference = selectors.conference_get_for_user(user=request.user, pk=pk)
+    conference = conference_get_for_user(user=request.user, pk=pk)
     refusal = recording_attestation_refusal(conference=conference, user=request.user)
     if request.method == "POST" and refusal is None:
         try:
@@ -221,59 +225,3 @@ def attest_recording(request, pk):
         "conferences/attest_recording.html",
         {"conference": conference, "refusal": refusal},
     )
-
-
-def _pdf_response(data: bytes, filename: str) -> HttpResponse:
-    response = HttpResponse(data, content_type="application/pdf")
-    response["Content-Disposition"] = f'attachment; filename="{filename}"'
-    return response
-
-
-@roles(*ALL_ROLES)
-def certificate(request, pk):
-    attendance = selectors.cme_attendance_get(user=request.user, conference_pk=pk)
-    data = cme_certificate_pdf(attendance=attendance)
-    audit_record(
-        action=AuditEvent.Action.DOWNLOAD,
-        obj=attendance.conference,
-        request=request,
-        detail={"what": "cme certificate", "attendance": attendance.pk},
-    )
-    day = timezone.localtime(attendance.conference.starts_at).date()
-    return _pdf_response(data, f"cme-certificate-{day:%Y-%m-%d}-{pk}.pdf")
-
-
-@roles(*ALL_ROLES)
-def cme(request):
-    """My CME credit: each credited conference by year, with its certificate."""
-    rows = list(selectors.cme_attendance_for(request.user))
-    years: dict[int, dict] = {}
-    for attendance in rows:
-        year = timezone.localtime(attendance.conference.starts_at).year
-        entry = years.setdefault(year, {"year": year, "rows": [], "hours": 0})
-        entry["rows"].append(attendance)
-        entry["hours"] += attendance.conference.cme_hours
-    return render(
-        request,
-        "conferences/cme.html",
-        {"years": sorted(years.values(), key=lambda y: -y["year"])},
-    )
-
-
-@roles(*ALL_ROLES)
-def cme_summary(request, year):
-    if not 2000 <= year <= timezone.localdate().year + 1:
-        raise Http404("No such year.")
-    user: User = request.user
-    rows = list(selectors.cme_attendance_for(user, year=year))
-    if not rows:
-        raise Http404("No CME credit in that year.")
-    data = cme_summary_pdf(user=user, year=year, attendance=rows)
-    audit_record(
-        action=AuditEvent.Action.DOWNLOAD,
-        object_type="conferences.cme_summary",
-        object_id=f"{user.pk}-{year}",
-        request=request,
-        detail={"what": "cme summary", "year": year, "conferences": len(rows)},
-    )
-    return _pdf_response(data, f"cme-summary-{year}.pdf")

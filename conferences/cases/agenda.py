@@ -17,14 +17,9 @@ from django.db.models import F, Max
 from django.utils import timezone
 from django.utils.crypto import salted_hmac
 
-from conferences.models import (
-    AgendaItem,
-    Attendance,
-    Conference,
-    TeachingCase,
-    VoteCount,
-    VoteReceipt,
-)
+from conferences.attendance.models import Attendance
+from conferences.cases.models import AgendaItem, TeachingCase, VoteCount, VoteReceipt
+from conferences.meetings.models import Conference
 from peerlearning.lib.audit import audit_record
 from peerlearning.models import AuditEvent, User
 

@@ -15,9 +15,10 @@ from django.template.loader import render_to_string
 from django.urls import reverse
 from django.utils import timezone
 
-from conferences.models import AgendaItem, Conference, KeyImage, TeachingCase
-from conferences.selectors_cases import deck_items, vote_summaries
-from conferences.services.cases import slide_credits
+from conferences.cases.models import AgendaItem, KeyImage, TeachingCase
+from conferences.cases.selectors import deck_items, vote_summaries
+from conferences.cases.services import slide_credits
+from conferences.meetings.models import Conference
 from peerlearning.lib.pdf import html_to_pdf
 
 PAPERS = {"a4": "A4 landscape", "letter": "letter landscape"}

@@ -5,7 +5,7 @@ from django.core.exceptions import ValidationError
 
 from anonymizer.forms import MultipleFileField
 from conferences.anonymize import PRESETS, Rect
-from conferences.models import TeachingCase
+from conferences.cases.models import TeachingCase
 from submissions.models import Reason
 
 MAX_OPTIONS = 8

@@ -21,19 +21,14 @@ from django.utils import timezone
 from anonymizer.uploads import Limits, UploadRefused, inspect, iter_payloads
 from conferences import anonymize
 from conferences.anonymize import CaseKeys, Rect, scrub_edit
-from conferences.models import (
+from conferences.cases.models import (
     CaseImage,
     CaseUpload,
     KeyImage,
     TeachingCase,
     TeachingCaseIdentity,
 )
-from conferences.services.cases import (
-    CaseRefused,
-    case_check_run,
-    case_keys,
-    teaching_case_sweep,
-)
+from conferences.cases.services import CaseRefused, case_check_run, case_keys, teaching_case_sweep
 from peerlearning.lib.audit import audit_record
 from peerlearning.lib.queue import task_enqueue
 from peerlearning.models import AuditEvent, User

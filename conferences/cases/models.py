@@ -19,21 +19,9 @@ from django.db import models
 from django.db.models import Q
 from django.utils import timezone
 
-from conferences.models import Conference
+from conferences.meetings.models import Conference
 from peerlearning.models import Section
 from submissions.models import Reason, Submission
-
-__all__ = [
-    "AgendaItem",
-    "CaseImage",
-    "CaseUpload",
-    "CreditConsent",
-    "KeyImage",
-    "TeachingCase",
-    "TeachingCaseIdentity",
-    "VoteCount",
-    "VoteReceipt",
-]
 
 CREDITABLE_REASONS = (Reason.GREAT_CATCH, Reason.INTERESTING)
 

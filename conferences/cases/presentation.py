@@ -6,11 +6,8 @@ from django.shortcuts import redirect, render
 from django.urls import reverse
 from django.views.decorators.http import require_POST
 
-from conferences import selectors_cases as cases
-from conferences.deck import PAPERS, deck_pdf, slides_for
-from conferences.models import AgendaItem
-from conferences.qr import qr_svg
-from conferences.services.agenda import (
+from conferences.cases import selectors as cases
+from conferences.cases.agenda import (
     AgendaRefused,
     VoteRefused,
     agenda_add,
@@ -22,6 +19,9 @@ from conferences.services.agenda import (
     vote_close,
     vote_open,
 )
+from conferences.cases.deck import PAPERS, deck_pdf, slides_for
+from conferences.cases.models import AgendaItem
+from conferences.meetings.qr import qr_svg
 from peerlearning.access import ALL_ROLES, roles, signed_in
 from peerlearning.lib.audit import audit_record
 from peerlearning.models import AuditEvent, Role

@@ -23,20 +23,20 @@ from django.db.models import Count, Prefetch, Q, QuerySet, Sum
 from django.http import Http404
 from django.utils import timezone
 
-from conferences.models import (
+from conferences.attendance.models import Attendance
+from conferences.cases.agenda import voter_key
+from conferences.cases.models import (
     AgendaItem,
-    Attendance,
     CaseImage,
     CaseUpload,
-    Conference,
     CreditConsent,
     KeyImage,
     TeachingCase,
     VoteCount,
     VoteReceipt,
 )
-from conferences.selectors import member_section_ids, sections_by_role, sections_with_role
-from conferences.services.agenda import voter_key
+from conferences.meetings.models import Conference
+from conferences.meetings.selectors import member_section_ids, sections_by_role, sections_with_role
 from peerlearning.models import Role, User
 from submissions.models import Submission
 from submissions.selectors import champion_submissions

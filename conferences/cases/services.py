@@ -4,7 +4,7 @@ Text brought in from a submission goes through the anonymizer's scrubber (identi
 marked `[NAME]`, `[ID]` …, dates shifted with the case's offset); text the champion types
 later is swept for the case's known identifiers. Whatever the text, the check runs over
 every part of the case after each change, and only a case whose check passed can go on an
-agenda (`conferences.services.agenda`).
+agenda (`conferences.cases.agenda`).
 """
 
 from __future__ import annotations
@@ -16,12 +16,7 @@ from django.db.models import Q
 from django.utils import timezone
 
 from conferences.anonymize import CaseKeys, scrub_edit, scrub_import, verify_texts
-from conferences.models import (
-    CaseUpload,
-    CreditConsent,
-    TeachingCase,
-    TeachingCaseIdentity,
-)
+from conferences.cases.models import CaseUpload, CreditConsent, TeachingCase, TeachingCaseIdentity
 from peerlearning.lib.audit import audit_record
 from peerlearning.models import AuditEvent, Section, User
 from peerlearning.roster import roster_names
@@ -270,7 +265,7 @@ def teaching_case_sweep(*, case: TeachingCase, keys: CaseKeys) -> int:
 @transaction.atomic
 def teaching_case_recheck(*, case: TeachingCase, actor: User) -> TeachingCase:
     """Verify every stored image and all the text again (the roster may have changed)."""
-    from conferences.services.images import images_verify
+    from conferences.cases.images import images_verify
 
     keys = case_keys(case)
     images_verify(case=case, keys=keys)

@@ -10,9 +10,9 @@ from django.shortcuts import redirect, render
 from django.views.decorators.http import require_POST
 
 from anonymizer.uploads import MB, Limits, UploadRefused
-from conferences import selectors_cases as cases
 from conferences.anonymize import KIND_LABELS, PRESETS, presets_for
-from conferences.forms_cases import (
+from conferences.cases import selectors as cases
+from conferences.cases.forms import (
     BlackoutForm,
     CaseCreateForm,
     CaseForm,
@@ -21,18 +21,7 @@ from conferences.forms_cases import (
     LibraryFilterForm,
     UploadForm,
 )
-from conferences.models import CreditConsent, TeachingCase
-from conferences.selectors import sections_by_role
-from conferences.services.cases import (
-    CaseRefused,
-    credit_answer,
-    credit_ask_readers,
-    slide_credits,
-    teaching_case_create,
-    teaching_case_recheck,
-    teaching_case_update,
-)
-from conferences.services.images import (
+from conferences.cases.images import (
     case_upload_start,
     image_blackout,
     image_delete,
@@ -42,6 +31,17 @@ from conferences.services.images import (
     key_image_delete,
     key_image_update,
 )
+from conferences.cases.models import CreditConsent, TeachingCase
+from conferences.cases.services import (
+    CaseRefused,
+    credit_answer,
+    credit_ask_readers,
+    slide_credits,
+    teaching_case_create,
+    teaching_case_recheck,
+    teaching_case_update,
+)
+from conferences.meetings.selectors import sections_by_role
 from peerlearning.access import ALL_ROLES, roles, signed_in
 from peerlearning.models import Role, Section
 

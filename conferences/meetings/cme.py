@@ -9,7 +9,7 @@ from django.conf import settings
 from django.template.loader import render_to_string
 from django.utils import timezone
 
-from conferences.models import Attendance
+from conferences.attendance.models import Attendance
 from peerlearning.lib.pdf import html_to_pdf, render_pdf
 from peerlearning.models import User
 

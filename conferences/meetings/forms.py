@@ -5,8 +5,7 @@ from django.core.exceptions import ValidationError
 from django.db.models import Q
 from django.utils import timezone
 
-from conferences.attendance_files import MAX_BYTES
-from conferences.models import Conference, ConferenceSettings, ImprovementAction
+from conferences.meetings.models import Conference, ConferenceSettings, ImprovementAction
 from peerlearning.models import Membership, Section, User
 
 DATETIME_WIDGET = forms.DateTimeInput(attrs={"type": "datetime-local"}, format="%Y-%m-%dT%H:%M")
@@ -104,66 +103,6 @@ class ConferenceForm(forms.ModelForm):
                 names = ", ".join(p.display_name for p in outside)
                 self.add_error("presenters", f"Not a member of {section}: {names}.")
         return data
-
-
-class AttendanceImportForm(forms.Form):
-    file = forms.FileField(
-        label="Attendance report",
-        help_text=(
-            "The participant report from Zoom (CSV) or the attendance report from Teams "
-            "(CSV, as downloaded). At most 10 MB."
-        ),
-    )
-
-    def clean_file(self):
-        upload = self.cleaned_data["file"]
-        if upload.size > MAX_BYTES:
-            raise ValidationError("The file is larger than 10 MB; is this the right file?")
-        return upload
-
-
-class CheckInForm(forms.Form):
-    code = forms.CharField(
-        label="Check-in code",
-        max_length=12,
-        help_text="The six characters shown on the screen.",
-        widget=forms.TextInput(
-            attrs={
-                "autocomplete": "off",
-                "autocapitalize": "characters",
-                "spellcheck": "false",
-                "class": "input-code input-short",
-            }
-        ),
-    )
-
-
-class ResolveRowForm(forms.Form):
-    """Who an unmatched name was: a person of the section, or a guest."""
-
-    person = forms.ChoiceField(label="Who is this?")
-
-    def __init__(self, *args, people, suggest_guest=False, **kwargs):
-        super().__init__(*args, **kwargs)
-        self.people = {str(p.pk): p for p in people}
-        choices = [("", "Choose…"), ("guest", "A guest (no account)")]
-        choices += [
-            (str(p.pk), f"{p.last_name}, {p.first_name} · {p.email}" if p.last_name else p.email)
-            for p in people
-        ]
-        self.fields["person"].choices = choices
-        if suggest_guest:
-            self.fields["person"].initial = "guest"
-
-    def clean_person(self):
-        value = self.cleaned_data["person"]
-        if not value:
-            raise ValidationError("Choose a person, or mark the name as a guest.")
-        return value
-
-    @property
-    def chosen_user(self) -> User | None:
-        return self.people.get(self.cleaned_data["person"])
 
 
 class ConferenceSettingsForm(forms.ModelForm):

@@ -1,27 +1,21 @@
-"""Reads that decide who sees which conference, attendance and improvement action.
+"""Reads that decide who sees which conference, CME credit and improvement action.
 
 - A conference is visible to everyone with a current role in its section; champions and
   admin assistants of the section manage it (attendance, imports, edits). Anyone else gets
   404, as if it did not exist.
-- Attendance lists (who came) are for the section's champions, assistants and leaders;
-  each person sees their own attendance and CME credit.
+- Each person sees their own CME credit.
 - Improvement actions: champions see and edit their sections' actions, leaders see them,
   the quality team sees (and reports on) those escalated to it in its sections.
 """
 
 import datetime
-from dataclasses import dataclass
 
 from django.db.models import Count, Q, QuerySet
 from django.http import Http404
 from django.utils import timezone
 
-from conferences.models import (
-    Attendance,
-    AttendanceImport,
-    Conference,
-    ImprovementAction,
-)
+from conferences.attendance.models import Attendance
+from conferences.meetings.models import Conference, ImprovementAction
 from peerlearning.models import Membership, Role, Section, User
 
 MANAGERS = (Role.CHAMPION, Role.ADMIN_ASSISTANT)
@@ -101,70 +95,6 @@ def conferences_upcoming_and_past(user: User, *, section: Section | None = None,
     return upcoming, past
 
 
-def attendance_for_conference(conference: Conference) -> QuerySet[Attendance]:
-    return (
-        Attendance.objects.filter(conference=conference)
-        .select_related("user")
-        .order_by("kind", "user__last_name", "user__first_name", "guest_name")
-    )
-
-
-def attendance_counts(conference: Conference) -> dict[str, int]:
-    """Present and credited, attendings apart from trainees and guests."""
-    rows = (
-        Attendance.objects.filter(conference=conference)
-        .values("kind")
-        .annotate(present=Count("pk"), credited=Count("pk", filter=Q(credited=True)))
-    )
-    counts = {
-        f"{kind}_{what}": 0 for kind in Attendance.Kind.values for what in ("present", "credited")
-    }
-    for row in rows:
-        counts[f"{row['kind']}_present"] = row["present"]
-        counts[f"{row['kind']}_credited"] = row["credited"]
-    counts["total_present"] = sum(counts[f"{k}_present"] for k in Attendance.Kind.values)
-    return counts
-
-
-def roster_for(conference: Conference) -> list[tuple[User, list[str], Attendance | None]]:
-    """The section's current members (each once, with their roles) and their attendance."""
-    roles: dict[int, list[str]] = {}
-    for user_id, role in (
-        Membership.objects.current()
-        .filter(
-            section=conference.section,
-            role__in=[Role.RADIOLOGIST, Role.TRAINEE, Role.CHAMPION, Role.LEADER],
-        )
-        .values_list("user_id", "role")
-    ):
-        roles.setdefault(user_id, []).append(role)
-    users = User.objects.filter(pk__in=roles, is_active=True).order_by("last_name", "first_name")
-    attendance = {
-        a.user_id: a for a in Attendance.objects.filter(conference=conference, user_id__in=roles)
-    }
-    labels = dict(Role.choices)
-    return [
-        (user, sorted(labels[r] for r in roles[user.pk]), attendance.get(user.pk)) for user in users
-    ]
-
-
-def imports_for(conference: Conference) -> QuerySet[AttendanceImport]:
-    return conference.imports.select_related("imported_by")
-
-
-def attendance_import_get_for_manager(*, user: User, pk: int) -> AttendanceImport:
-    try:
-        return AttendanceImport.objects.select_related("conference__section", "imported_by").get(
-            pk=pk, conference__section_id__in=sections_with_role(user, *MANAGERS)
-        )
-    except AttendanceImport.DoesNotExist:
-        raise Http404("No such import.") from None
-
-
-def my_attendance(user: User, conference: Conference) -> Attendance | None:
-    return Attendance.objects.filter(conference=conference, user=user).first()
-
-
 def cme_attendance_for(user: User, *, year: int | None = None) -> QuerySet[Attendance]:
     """Live, credited attendance at conferences that carry CME hours (recordings do not)."""
     rows = Attendance.objects.filter(
@@ -174,7 +104,7 @@ def cme_attendance_for(user: User, *, year: int | None = None) -> QuerySet[Atten
         conference__status=Conference.Status.HELD,
     ).exclude(recorded_via=Attendance.Via.RECORDING)
     if year is not None:
-        start, end = _local_bounds(datetime.date(year, 1, 1), datetime.date(year, 12, 31))
+        start, end = local_bounds(datetime.date(year, 1, 1), datetime.date(year, 12, 31))
         rows = rows.filter(conference__starts_at__gte=start, conference__starts_at__lt=end)
     return rows.select_related("conference__section").order_by("conference__starts_at")
 
@@ -207,7 +137,7 @@ def improvement_action_get_for_user(*, user: User, pk: int) -> ImprovementAction
 
 def improvement_action_editable_fields(user: User, action: ImprovementAction) -> tuple[str, ...]:
     """What this person may change: everything (champions), status and outcome (quality)."""
-    from conferences.services.actions import CHAMPION_FIELDS, QUALITY_FIELDS
+    from conferences.meetings.services import CHAMPION_FIELDS, QUALITY_FIELDS
 
     held = sections_by_role(user)
     if action.section_id in held.get(Role.CHAMPION, set()):
@@ -217,7 +147,7 @@ def improvement_action_editable_fields(user: User, action: ImprovementAction) ->
     return ()
 
 
-def _local_bounds(start: datetime.date, end: datetime.date):
+def local_bounds(start: datetime.date, end: datetime.date):
     """[start 00:00, the day after end 00:00) in the site's time zone, as aware datetimes."""
     tz = timezone.get_default_timezone()
     first = datetime.datetime.combine(start, datetime.time.min, tzinfo=tz)
@@ -235,55 +165,10 @@ def improvement_actions_for_report(
     That is: created on or before `end`, and not closed (done or abandoned) before `start`.
     Each row carries its section, conference, owner, status, outcome and `closed_on`.
     """
-    _, after = _local_bounds(start, end)
+    _, after = local_bounds(start, end)
     return (
         ImprovementAction.objects.filter(section__in=sections, created_at__lt=after)
         .filter(Q(closed_on__isnull=True) | Q(closed_on__gte=start))
         .select_related("section", "conference", "owner")
         .order_by("section__name", "created_at")
     )
-
-
-@dataclass(frozen=True)
-class AttendanceForTargets:
-    """Conferences held in a period and, per person, how many of them earned credit."""
-
-    conferences_held: int
-    credited: dict[int, int]  # user id -> credited conferences (attending role only)
-    by_recording: dict[int, int]  # of those, how many by recording attestation
-
-    def for_user(self, user_id: int) -> int:
-        return self.credited.get(user_id, 0)
-
-
-def attendance_for_targets(
-    *, section: Section, start: datetime.date, end: datetime.date
-) -> AttendanceForTargets:
-    """Per-user credited conferences of a section in [start, end] (dates inclusive).
-
-    Only conferences marked held count; only attendings (not trainees or guests) are
-    counted. A recording attestation counts, and is reported apart in `by_recording`.
-    """
-    first, after = _local_bounds(start, end)
-    held = Conference.objects.filter(
-        section=section,
-        status=Conference.Status.HELD,
-        starts_at__gte=first,
-        starts_at__lt=after,
-    )
-    rows = (
-        Attendance.objects.filter(
-            conference__in=held, credited=True, kind=Attendance.Kind.ATTENDING, user__isnull=False
-        )
-        .values("user_id")
-        .annotate(
-            credited=Count("pk"),
-            by_recording=Count("pk", filter=Q(recorded_via=Attendance.Via.RECORDING)),
-        )
-    )
-    credited, by_recording = {}, {}
-    for row in rows:
-        credited[row["user_id"]] = row["credited"]
-        if row["by_recording"]:
-            by_recording[row["user_id"]] = row["by_recording"]
-    return AttendanceForTargets(held.count(), credited, by_recording)

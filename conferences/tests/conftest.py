@@ -4,8 +4,8 @@ from pathlib import Path
 import pytest
 from django.utils import timezone
 
+from conferences.meetings.services import conference_create
 from conferences.models import Conference
-from conferences.services import conference_create
 from peerlearning.models import User
 from peerlearning.roster import roster_import, roster_parse
 

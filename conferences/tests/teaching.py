@@ -14,10 +14,10 @@ from django.core.files.uploadedfile import SimpleUploadedFile
 from django.utils import timezone
 
 from anonymizer.tests.factories import IDENTITY, Identity, make_image, to_bytes
+from conferences.cases.agenda import agenda_add
+from conferences.cases.images import case_upload_process, case_upload_start, key_image_add
+from conferences.cases.services import teaching_case_create, teaching_case_update
 from conferences.models import Conference, TeachingCase
-from conferences.services.agenda import agenda_add
-from conferences.services.cases import teaching_case_create, teaching_case_update
-from conferences.services.images import case_upload_process, case_upload_start, key_image_add
 from peerlearning.models import User
 from submissions.models import Reason, Submission
 

@@ -6,9 +6,9 @@ import pytest
 from django.urls import reverse
 from django.utils import timezone
 
+from conferences.meetings.services import improvement_action_create, improvement_action_update
 from conferences.models import ImprovementAction, ImprovementActionChange
 from conferences.selectors import improvement_actions_for_report
-from conferences.services import improvement_action_create, improvement_action_update
 from conferences.tests.conftest import make_conference
 from peerlearning.models import OutboundEmail, Role
 from peerlearning.testing import make_member

@@ -7,9 +7,8 @@ import pytest
 from django.urls import reverse
 from django.utils import timezone
 
-from conferences.models import AgendaItem, VoteCount, VoteReceipt
-from conferences.services import attendance_mark, check_in
-from conferences.services.agenda import (
+from conferences.attendance.services import attendance_mark, check_in
+from conferences.cases.agenda import (
     AgendaRefused,
     VoteRefused,
     agenda_add,
@@ -21,7 +20,8 @@ from conferences.services.agenda import (
     vote_open,
     voter_key,
 )
-from conferences.services.conferences import conference_update
+from conferences.meetings.services import conference_update
+from conferences.models import AgendaItem, VoteCount, VoteReceipt
 from conferences.tests.conftest import make_conference
 from conferences.tests.teaching import agenda_of, ready_case
 

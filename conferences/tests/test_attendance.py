@@ -6,15 +6,15 @@ import pytest
 from django.urls import reverse
 from django.utils import timezone
 
-from conferences.models import Attendance, Conference, ConferenceSettings
-from conferences.selectors import attendance_for_targets
-from conferences.services import (
+from conferences.attendance.services import (
     AttendanceRefused,
     attendance_mark,
     check_in,
-    conference_update,
     recording_attest,
 )
+from conferences.meetings.services import conference_update
+from conferences.models import Attendance, Conference, ConferenceSettings
+from conferences.selectors import attendance_for_targets
 from conferences.tests.conftest import make_conference
 
 pytestmark = pytest.mark.django_db

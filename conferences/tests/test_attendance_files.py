@@ -4,7 +4,7 @@ import datetime
 
 import pytest
 
-from conferences.attendance_files import (
+from conferences.attendance.files import (
     TEAMS,
     ZOOM,
     ReportError,

@@ -5,11 +5,10 @@ import pytest
 from django.urls import reverse
 
 from anonymizer.tests.factories import IDENTITY
-from conferences.forms_cases import CaseForm
-from conferences.models import AgendaItem, CreditConsent, TeachingCase
-from conferences.selectors_cases import LibraryFilters, library, teaching_case_get_for_viewer
-from conferences.services.agenda import AgendaRefused, agenda_add
-from conferences.services.cases import (
+from conferences.cases.agenda import AgendaRefused, agenda_add
+from conferences.cases.forms import CaseForm
+from conferences.cases.selectors import LibraryFilters, library, teaching_case_get_for_viewer
+from conferences.cases.services import (
     credit_answer,
     credit_ask_readers,
     slide_credits,
@@ -17,6 +16,7 @@ from conferences.services.cases import (
     teaching_case_recheck,
     teaching_case_update,
 )
+from conferences.models import AgendaItem, CreditConsent, TeachingCase
 from conferences.tests.conftest import make_conference
 from conferences.tests.teaching import candidate, dicom_upload, ready_case, upload_and_process
 from peerlearning.models import Role

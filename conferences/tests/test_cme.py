@@ -7,9 +7,10 @@ import pytest
 from django.urls import reverse
 from django.utils import timezone
 
+from conferences.attendance.services import attendance_mark, recording_attest
+from conferences.meetings.cme import cme_certificate_html
+from conferences.meetings.services import conference_update
 from conferences.models import Conference, ConferenceSettings
-from conferences.pdf import cme_certificate_html
-from conferences.services import attendance_mark, conference_update, recording_attest
 from conferences.tests.conftest import make_conference
 from peerlearning.models import AuditEvent
 

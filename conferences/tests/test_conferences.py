@@ -7,8 +7,8 @@ from django.core.files.storage import default_storage
 from django.urls import reverse
 from django.utils import timezone
 
+from conferences.meetings.services import conference_reminders_enqueue, conference_update
 from conferences.models import Conference
-from conferences.services import conference_reminders_enqueue, conference_update
 from conferences.tests.conftest import make_conference
 from peerlearning.lib.emails import email_send_due
 from peerlearning.models import OutboundEmail, Role

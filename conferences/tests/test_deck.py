@@ -11,7 +11,7 @@ import pytest
 from django.urls import reverse
 
 from anonymizer.tests.factories import IDENTITY
-from conferences.deck import deck_html, deck_pdf
+from conferences.cases.deck import deck_html, deck_pdf
 from conferences.models import TeachingCase
 from conferences.tests.conftest import make_conference
 from conferences.tests.teaching import agenda_of, candidate, ready_case

@@ -2,7 +2,7 @@
 
 import datetime
 
-from conferences.ics import conference_ics, escape_text, fold
+from conferences.meetings.ics import conference_ics, escape_text, fold
 from conferences.models import Conference
 
 

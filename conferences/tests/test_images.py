@@ -14,9 +14,7 @@ from PIL import Image, ImageDraw, ImageFont
 from anonymizer.ocr import ocr_available
 from anonymizer.tests.factories import IDENTITY, make_secondary_capture, to_bytes, zip_of
 from conferences.anonymize import Rect
-from conferences.models import CaseImage, CaseUpload, KeyImage, TeachingCaseIdentity
-from conferences.services.cases import teaching_case_create
-from conferences.services.images import (
+from conferences.cases.images import (
     case_upload_process,
     case_upload_start,
     image_blackout,
@@ -24,6 +22,8 @@ from conferences.services.images import (
     key_image_update,
     stalled_uploads,
 )
+from conferences.cases.services import teaching_case_create
+from conferences.models import CaseImage, CaseUpload, KeyImage, TeachingCaseIdentity
 from conferences.tests.teaching import dicom_upload, upload_and_process
 from peerlearning.models import Role
 from peerlearning.testing import make_member

@@ -7,19 +7,14 @@ import random
 import pytest
 from django.core.management import CommandError, call_command
 
-from conferences.matching import PeopleIndex, name_forms
+from conferences.attendance.imports import ImportRefused, attendance_import, import_row_resolve
+from conferences.attendance.matching import PeopleIndex, name_forms
+from conferences.attendance.services import attendance_mark, conference_settings_for
 from conferences.models import (
     Attendance,
     AttendanceImport,
     AttendanceImportRow,
     AttendeeAlias,
-)
-from conferences.services import (
-    ImportRefused,
-    attendance_import,
-    attendance_mark,
-    conference_settings_for,
-    import_row_resolve,
 )
 from conferences.tests.conftest import SAMPLE_START, make_conference, sample_bytes
 from peerlearning.models import AuditEvent, Role

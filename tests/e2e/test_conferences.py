@@ -4,8 +4,8 @@ import pytest
 from django.utils import timezone
 from playwright.sync_api import expect
 
+from conferences.meetings.services import conference_create
 from conferences.models import Attendance
-from conferences.services import conference_create
 from peerlearning.testing import PASSWORD
 
 pytestmark = pytest.mark.e2e

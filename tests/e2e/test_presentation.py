@@ -13,8 +13,8 @@ from django.utils import timezone
 from playwright.sync_api import expect
 
 from anonymizer.tests.factories import IDENTITY
+from conferences.meetings.services import conference_create
 from conferences.models import VoteCount, VoteReceipt
-from conferences.services import conference_create
 from conferences.tests.teaching import agenda_of, candidate, dicom_upload, ready_case
 from peerlearning.testing import PASSWORD
 from submissions.models import Reason

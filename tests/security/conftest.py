@@ -11,9 +11,13 @@ from django.utils import timezone
 from rest_framework.authtoken.models import Token
 from rest_framework.test import APIClient
 
+from conferences.attendance.services import attendance_mark
+from conferences.meetings.services import (
+    conference_create,
+    conference_update,
+    improvement_action_create,
+)
 from conferences.models import Conference
-from conferences.services import attendance_mark, conference_create, conference_update
-from conferences.services.actions import improvement_action_create
 from peerlearning.models import Role
 from peerlearning.testing import make_member
 from submissions.services import ActionRequest, submission_create

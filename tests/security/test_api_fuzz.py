@@ -20,7 +20,7 @@ from pathlib import Path
 import pytest
 from rest_framework.authtoken.models import Token
 
-from conferences.services import attendance_mark
+from conferences.attendance.services import attendance_mark
 from tests.security.conftest import case_for, held_conference
 
 MAX_EXAMPLES = int(os.environ.get("FUZZ_MAX_EXAMPLES", "25"))

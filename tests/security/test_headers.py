@@ -64,7 +64,7 @@ def case(department):
 
 @pytest.fixture
 def certificate_conference(department):
-    from conferences.services import attendance_mark
+    from conferences.attendance.services import attendance_mark
     from tests.security.conftest import held_conference
 
     conference = held_conference(department.neuro, title="Skull base")

@@ -13,13 +13,13 @@ import json
 import pytest
 from django.urls import reverse
 
+from conferences.attendance.imports import attendance_import
 from conferences.models import (
     Attendance,
     AttendanceImport,
     Conference,
     ImprovementAction,
 )
-from conferences.services import attendance_import
 from conferences.tests.conftest import SAMPLE_START, make_conference, sample_bytes
 from peerlearning.models import AuditEvent, OutboundEmail
 from submissions.models import Reply, RequiredAction, Submission, SubmissionEvent

@@ -12,8 +12,8 @@ import inspect
 import pytest
 from django.utils import timezone
 
-from conferences import pdf as conference_pdf
-from conferences.services import attendance_mark
+from conferences.attendance.services import attendance_mark
+from conferences.meetings import cme as conference_pdf
 from submissions import pdf as submission_pdf
 from submissions.tests.pdftext import pdf_bytes_everywhere, pdf_text
 from tests.security.conftest import CountingHandler, case_for, held_conference

@@ -4,8 +4,8 @@ from pathlib import Path
 
 from django.core.management.base import BaseCommand, CommandError
 
-from conferences.models import Conference
-from conferences.services import ImportRefused, attendance_import
+from conferences.attendance.imports import ImportRefused, attendance_import
+from conferences.meetings.models import Conference
 from peerlearning.models import User
 
 

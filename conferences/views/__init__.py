@@ -1,1 +1,0 @@
-"""Page views, split by topic: conferences, attendance, improvement actions."""

@@ -26,10 +26,9 @@ from conferences.meetings.selectors import (
     conferences_visible_to,
 )
 from conferences.meetings.services import conference_create
+from conferences.roles import MANAGERS
 from peerlearning.access import ALL_ROLES, roles_access, user_sections_with_role
-from peerlearning.models import Role, Section
-
-MANAGERS = (Role.CHAMPION, Role.ADMIN_ASSISTANT)
+from peerlearning.models import Section
 
 
 class ConferenceSerializer(serializers.ModelSerializer):

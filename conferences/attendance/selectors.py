@@ -12,7 +12,8 @@ from django.http import Http404
 
 from conferences.attendance.models import Attendance, AttendanceImport
 from conferences.meetings.models import Conference
-from conferences.meetings.selectors import MANAGERS, local_bounds, sections_with_role
+from conferences.meetings.selectors import local_bounds, sections_with_role
+from conferences.roles import MANAGERS, ROSTER_ROLES
 from peerlearning.models import Membership, Role, Section, User
 
 
@@ -48,7 +49,7 @@ def roster_for(conference: Conference) -> list[tuple[User, list[str], Attendance
         Membership.objects.current()
         .filter(
             section=conference.section,
-            role__in=[Role.RADIOLOGIST, Role.TRAINEE, Role.CHAMPION, Role.LEADER],
+            role__in=ROSTER_ROLES,
         )
         .values_list("user_id", "role")
     ):

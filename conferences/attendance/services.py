@@ -16,6 +16,7 @@ from conferences.meetings.models import (
     Conference,
     ConferenceSettings,
 )
+from conferences.roles import RECORDING_ATTESTERS
 from peerlearning.lib.audit import audit_record
 from peerlearning.models import AuditEvent, Membership, Role, Section, User
 
@@ -210,7 +211,7 @@ def recording_attestation_refusal(
         )
     if not (
         Membership.objects.current()
-        .filter(user=user, section=conference.section, role__in=[Role.RADIOLOGIST, Role.TRAINEE])
+        .filter(user=user, section=conference.section, role__in=RECORDING_ATTESTERS)
         .exists()
     ):
         return "Only the section's radiologists and trainees can attest to a recording."

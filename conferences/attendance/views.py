@@ -25,10 +25,9 @@ from conferences.attendance.services import (
 )
 from conferences.meetings.forms import members_of
 from conferences.meetings.selectors import conference_get_for_manager, conference_get_for_user
+from conferences.roles import MANAGERS, RECORDING_ATTESTERS
 from peerlearning.access import roles, signed_in
-from peerlearning.models import Role
 
-MANAGERS = (Role.CHAMPION, Role.ADMIN_ASSISTANT)
 MAX_MINUTES = 720
 
 
@@ -206,7 +205,7 @@ def check_in_view(request):
     return render(request, "conferences/check_in.html", {"form": form})
 
 
-@roles(Role.RADIOLOGIST, Role.TRAINEE)
+@roles(*RECORDING_ATTESTERS)
 def attest_recording(request, pk):
     conference = conference_get_for_user(user=request.user, pk=pk)
     refusal = recording_attestation_refusal(conference=conference, user=request.user)

@@ -16,10 +16,8 @@ from django.utils import timezone
 
 from conferences.attendance.models import Attendance
 from conferences.meetings.models import Conference, ImprovementAction
+from conferences.roles import ATTENDANCE_READERS, MANAGERS
 from peerlearning.models import Membership, Role, Section, User
-
-MANAGERS = (Role.CHAMPION, Role.ADMIN_ASSISTANT)
-ATTENDANCE_READERS = (Role.CHAMPION, Role.ADMIN_ASSISTANT, Role.LEADER)
 
 
 def member_section_ids(user: User) -> list[int]:

@@ -46,11 +46,10 @@ from conferences.meetings.services import (
     improvement_action_create,
     improvement_action_update,
 )
+from conferences.roles import ACTION_EDITORS, ACTION_READERS, MANAGERS, ROSTER_ROLES
 from peerlearning.access import ALL_ROLES, roles, user_sections_with_role
 from peerlearning.lib.audit import audit_record
 from peerlearning.models import AuditEvent, Role, Section, User
-
-MANAGERS = (Role.CHAMPION, Role.ADMIN_ASSISTANT)
 
 
 @roles(*ALL_ROLES)
@@ -148,9 +147,7 @@ def conference_detail(request, pk):
     mine = my_attendance(request.user, conference)
     rule = conference_settings_for(conference.section)
     held = sections_by_role(request.user)
-    clinical = sections_with_role(
-        request.user, Role.RADIOLOGIST, Role.TRAINEE, Role.CHAMPION, Role.LEADER, held=held
-    )
+    clinical = sections_with_role(request.user, *ROSTER_ROLES, held=held)
     context = {
         "attends": mine is not None or conference.section_id in clinical,
         "ended": conference.ends_at < timezone.now(),
@@ -230,10 +227,8 @@ def section_settings(request, section):
 
 # Improvement actions ---------------------------------------------------------------------
 
-READERS = (Role.CHAMPION, Role.LEADER, Role.QUALITY)
 
-
-@roles(*READERS)
+@roles(*ACTION_READERS)
 def action_list(request):
     held = sections_by_role(request.user)
     actions = improvement_actions_visible_to(request.user, held=held).order_by(
@@ -277,7 +272,7 @@ def action_create(request):
     return render(request, "conferences/action_form.html", {"form": form, "action": None})
 
 
-@roles(*READERS)
+@roles(*ACTION_READERS)
 def action_detail(request, pk):
     action = improvement_action_get_for_user(user=request.user, pk=pk)
     labels = {f.name: f.verbose_name for f in ImprovementAction._meta.fields}
@@ -296,7 +291,7 @@ def action_detail(request, pk):
     )
 
 
-@roles(Role.CHAMPION, Role.QUALITY)
+@roles(*ACTION_EDITORS)
 def action_edit(request, pk):
     action = improvement_action_get_for_user(user=request.user, pk=pk)
     allowed = improvement_action_editable_fields(request.user, action)

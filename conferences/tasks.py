@@ -2,6 +2,7 @@
 
 from celery import shared_task
 
+from conferences.cases.images import case_upload_process, stalled_uploads
 from conferences.meetings.services import conference_reminders_enqueue
 
 
@@ -20,16 +21,12 @@ def send_conference_reminders() -> int:
     max_retries=3,
 )
 def process_case_upload(upload_id: int) -> str:
-    from conferences.cases.images import case_upload_process
-
     return case_upload_process(upload_id=upload_id)
 
 
 @shared_task(time_limit=600, soft_time_limit=540)
 def resume_case_uploads() -> int:
     """Queue uploads left waiting (broker down) or stalled (worker lost); returns how many."""
-    from conferences.cases.images import stalled_uploads
-
     ids = stalled_uploads()
     for upload_id in ids:
         process_case_upload.delay(upload_id)

@@ -264,15 +264,6 @@ def _fill_in_modality(case: TeachingCase) -> None:
         )
 
 
-def images_verify(*, case: TeachingCase, keys: CaseKeys) -> None:
-    """Read every stored image back and verify it again."""
-    for image in case.images.all():
-        with default_storage.open(image.dicom.name, "rb") as handle:
-            image.findings = anonymize.verify_stored(handle.read(), keys)
-        image.verified_at = timezone.now()
-        image.save(update_fields=["findings", "verified_at"])
-
-
 # Looking at images ---------------------------------------------------------------------------
 
 

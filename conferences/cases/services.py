@@ -11,11 +11,12 @@ from __future__ import annotations
 
 from collections.abc import Iterable
 
+from django.core.files.storage import default_storage
 from django.db import transaction
 from django.db.models import Q
 from django.utils import timezone
 
-from conferences.anonymize import CaseKeys, scrub_edit, scrub_import, verify_texts
+from conferences.anonymize import CaseKeys, scrub_edit, scrub_import, verify_stored, verify_texts
 from conferences.cases.models import CaseUpload, CreditConsent, TeachingCase, TeachingCaseIdentity
 from peerlearning.lib.audit import audit_record
 from peerlearning.models import AuditEvent, Section, User
@@ -262,11 +263,18 @@ def teaching_case_sweep(*, case: TeachingCase, keys: CaseKeys) -> int:
     return replaced
 
 
+def images_verify(*, case: TeachingCase, keys: CaseKeys) -> None:
+    """Read every stored image back and verify it again."""
+    for image in case.images.all():
+        with default_storage.open(image.dicom.name, "rb") as handle:
+            image.findings = verify_stored(handle.read(), keys)
+        image.verified_at = timezone.now()
+        image.save(update_fields=["findings", "verified_at"])
+
+
 @transaction.atomic
 def teaching_case_recheck(*, case: TeachingCase, actor: User) -> TeachingCase:
     """Verify every stored image and all the text again (the roster may have changed)."""
-    from conferences.cases.images import images_verify
-
     keys = case_keys(case)
     images_verify(case=case, keys=keys)
     return case_check_run(case=case, keys=keys)

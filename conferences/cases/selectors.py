@@ -245,9 +245,10 @@ def conference_get_for_presenter(*, user: User, pk: int) -> Conference:
         raise Http404("No such conference.") from None
 
 
-def can_present(user: User, conference: Conference) -> bool:
+def can_present(user: User, conference: Conference, *, held: dict | None = None) -> bool:
+    """Whether the person may present this conference (`conference_get_for_presenter`'s rule)."""
     return (
-        conference.section_id in championed(user)
+        conference.section_id in sections_with_role(user, Role.CHAMPION, held=held)
         or conference.presenters.filter(pk=user.pk).exists()
     )
 

@@ -15,7 +15,7 @@ from conferences.attendance.services import (
     conference_settings_update,
     recording_attestation_refusal,
 )
-from conferences.cases.selectors import agenda_items
+from conferences.cases.selectors import agenda_items, can_present
 from conferences.meetings.cme import cme_certificate_pdf, cme_summary_pdf
 from conferences.meetings.forms import (
     ConferenceForm,
@@ -174,9 +174,7 @@ def conference_detail(request, pk):
     context["builds_agenda"] = conference.section_id in sections_with_role(
         request.user, Role.CHAMPION, held=held
     )
-    context["presents"] = (
-        context["builds_agenda"] or conference.presenters.filter(pk=request.user.pk).exists()
-    )
+    context["presents"] = can_present(request.user, conference, held=held)
     if context["presents"]:
         context["agenda"] = agenda_items(conference)
         context["agenda_minutes"] = sum(item.minutes for item in context["agenda"])

@@ -93,10 +93,6 @@ def merged_seconds(intervals, loose: int = 0) -> int:
     return int(total) + loose
 
 
-def seconds_present(rows: list[ReportRow], *, spans_are_totals: bool) -> int:
-    return merged_seconds(*presence(rows, spans_are_totals=spans_are_totals))
-
-
 def _spans_json(intervals) -> list[list[str]]:
     return [[start.isoformat(), stop.isoformat()] for start, stop in intervals]
 

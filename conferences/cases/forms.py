@@ -149,12 +149,6 @@ class UploadForm(forms.Form):
     )
 
 
-def preset_choices(modality: str) -> list[tuple[str, str]]:
-    from conferences.anonymize import presets_for
-
-    return presets_for(modality)
-
-
 class KeyImageForm(forms.Form):
     frame = forms.IntegerField(min_value=1, initial=1, label="Frame")
     preset = forms.ChoiceField(choices=list(PRESETS.items()), label="Window")

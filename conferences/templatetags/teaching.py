@@ -16,8 +16,3 @@ def markers(text: str) -> str:
     """Paragraphs of text with `[NAME]`-style markers highlighted (everything else escaped)."""
     html = linebreaks(escape(text or ""))
     return mark_safe(MARKER.sub(r'<mark class="marker">[\1]</mark>', html))
-
-
-@register.filter
-def has_markers(text: str) -> bool:
-    return bool(MARKER.search(text or ""))

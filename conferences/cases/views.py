@@ -10,7 +10,7 @@ from django.shortcuts import redirect, render
 from django.views.decorators.http import require_POST
 
 from anonymizer.uploads import MB, Limits, UploadRefused
-from conferences.anonymize import KIND_LABELS, PRESETS, presets_for
+from conferences.anonymize import PRESETS, kind_label, presets_for
 from conferences.cases import selectors as cases
 from conferences.cases.forms import (
     BlackoutForm,
@@ -57,7 +57,7 @@ def _findings_for_display(case: TeachingCase) -> list[dict]:
         elif kind == "processing":
             what = "are still being processed"
         else:
-            what = KIND_LABELS.get(kind, kind.replace("-", " "))
+            what = kind_label(kind)
         part = finding.get("part", "")
         anchor = ""
         if part.startswith("option:"):

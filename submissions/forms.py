@@ -302,12 +302,18 @@ class SubmissionForm(forms.Form):
         reason = data.get("reason")
         if reason == Reason.DISCREPANCY:
             if not data.get("reason_detail"):
-                self.add_error("reason_detail", "Choose the type of discrepancy.")
+                self.add_error(
+                    "reason_detail",
+                    ValidationError("Choose the type of discrepancy.", code="detail_missing"),
+                )
             if not data.get("attestation"):
                 self.add_error(
                     "attestation",
-                    "A discrepancy needs this attestation: you remain responsible for the "
-                    "patient's care.",
+                    ValidationError(
+                        "A discrepancy needs this attestation: you remain responsible for the "
+                        "patient's care.",
+                        code="attestation_missing",
+                    ),
                 )
         else:
             data["reason_detail"] = ""
@@ -320,13 +326,23 @@ class SubmissionForm(forms.Form):
     def _clean_actions(self, data, reason) -> None:
         chosen = data.get("required_actions") or []
         if NO_ACTION in chosen and len(chosen) > 1:
-            self.add_error("required_actions", "Choose None, or the actions: not both.")
+            self.add_error(
+                "required_actions",
+                ValidationError("Choose None, or the actions: not both.", code="none_and_actions"),
+            )
         if reason == Reason.DISCREPANCY and not chosen:
             self.add_error(
-                "required_actions", "For a discrepancy, say which actions are needed (or None)."
+                "required_actions",
+                ValidationError(
+                    "For a discrepancy, say which actions are needed (or None).",
+                    code="actions_missing",
+                ),
             )
         if ActionKind.OTHER in chosen and not data.get("action_other"):
-            self.add_error("action_other", "Say which other action is needed.")
+            self.add_error(
+                "action_other",
+                ValidationError("Say which other action is needed.", code="other_missing"),
+            )
         data["actions"] = [
             ActionRequest(kind, data.get("action_other", "") if kind == ActionKind.OTHER else "")
             for kind in chosen

@@ -9,6 +9,7 @@ never gets a reader they did not name themselves.
 from drf_spectacular.utils import extend_schema_field
 from rest_framework import serializers
 
+from submissions.forms import NO_ACTION
 from submissions.models import (
     ActionKind,
     DiscrepancyType,
@@ -46,10 +47,13 @@ class SubmissionCreateSerializer(serializers.Serializer):
         "that reaches only the feedback addressed to them.",
     )
     required_actions = serializers.ListField(
-        child=serializers.ChoiceField(choices=ActionKind.choices),
+        child=serializers.ChoiceField(
+            choices=[(NO_ACTION, "No clinical action"), *ActionKind.choices]
+        ),
         required=False,
         default=list,
-        help_text="Actions the patient's care needs; empty for none.",
+        help_text='Actions the patient\'s care needs, or `["none"]` when it needs none. A '
+        "discrepancy must say one or the other; for other reasons it may be left out.",
     )
     required_action_other = serializers.CharField(
         max_length=200,

@@ -61,11 +61,27 @@ def _form_data(data: dict, sections: list) -> dict:
     }
 
 
+# The form's messages speak of the page's controls; the API's name its fields instead.
+API_MESSAGES = {
+    "detail_missing": "A discrepancy needs `reason_detail`: perceptual, interpretive, "
+    "communication, technical or other.",
+    "attestation_missing": "A discrepancy needs `attestation: true`: the submitter remains "
+    "responsible for the patient's care.",
+    "none_and_actions": '`required_actions`: "none" cannot be listed with other actions.',
+    "actions_missing": "A discrepancy must list its `required_actions`, or "
+    '`["none"]` when the patient needs no clinical action.',
+    "other_missing": '`required_action_other` says what the "other" action is; it is '
+    "required when `required_actions` lists other.",
+}
+
+
 def _api_errors(form) -> dict[str, list[str]]:
     errors: dict[str, list[str]] = {}
-    for field, messages in form.errors.items():
+    for field, found in form.errors.as_data().items():
         name = FORM_TO_API.get(field, "non_field_errors" if field == "__all__" else field)
-        errors.setdefault(name, []).extend(messages)
+        for error in found:
+            message = API_MESSAGES.get(error.code) or " ".join(error.messages)
+            errors.setdefault(name, []).append(message)
     return errors
 
 

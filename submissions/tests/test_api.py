@@ -249,6 +249,7 @@ def test_the_schema_documents_the_fixed_values(client, department):
         "other",
     }
     assert values("required_actions") == {
+        "none",
         "addendum",
         "contact_clinician",
         "follow_up_imaging",
@@ -286,3 +287,31 @@ def test_a_submission_takes_a_fixed_number_of_queries(department, django_assert_
     with django_assert_max_num_queries(12):
         response = client.post(LIST, payload(department), format="json")
     assert response.status_code == 201
+
+
+def test_a_discrepancy_that_needs_no_clinical_action_is_submitted_with_none(department):
+    response = api_as(department.radiologist).post(
+        LIST, payload(department, required_actions=["none"]), format="json"
+    )
+
+    assert response.status_code == 201, response.json()
+    assert response.json()["required_actions"] == []
+    assert RequiredAction.objects.count() == 0
+
+
+@pytest.mark.parametrize(
+    ("actions", "words"),
+    [([], '["none"]'), (["none", "addendum"], '"none" cannot be listed with other actions')],
+)
+def test_a_discrepancy_without_a_clear_answer_on_actions_is_refused_in_the_apis_words(
+    department, actions, words
+):
+    response = api_as(department.radiologist).post(
+        LIST, payload(department, required_actions=actions), format="json"
+    )
+
+    assert response.status_code == 400
+    [message] = response.json()["required_actions"]
+    assert words in message
+    assert "None)" not in message  # the page's checkbox label, not an API value
+    assert Submission.objects.count() == 0

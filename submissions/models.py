@@ -385,6 +385,7 @@ class SubmissionEvent(models.Model):
         ACKNOWLEDGED = "acknowledged", "Reader responded"
         REPLY = "reply", "Message in the thread"
         ACTION_DONE = "action_done", "Clinical action done"
+        ACTIONS_CHANGED = "actions_changed", "Clinical actions changed"
         ESCALATED = "escalated", "Overdue clinical action escalated"
         TRIAGED = "triaged", "Triage changed"
         NOTE = "note", "Private note"

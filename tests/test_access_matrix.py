@@ -158,6 +158,24 @@ ACCESS: dict[str, frozenset[str]] = {
     "submissions:summary": LEADER,
     "api:submission-list": SIGNED_IN,
     "api:suggestion-list": SUBMITTERS,
+    # The feedback loop's steps: the object rules (whose feedback, which section) answer 404.
+    "api:submission-reply": SUBMITTERS,
+    "api:feedback-respond": SIGNED_IN,
+    "api:feedback-reply": SIGNED_IN,
+    "api:feedback-action-done": SIGNED_IN,
+    **dict.fromkeys(
+        [
+            "api:queue-triage",
+            "api:queue-reader",
+            "api:queue-note",
+            "api:queue-actions",
+            "api:queue-action-done",
+            "api:queue-route",
+            "api:queue-close",
+            "api:queue-reopen",
+        ],
+        CHAMPION,
+    ),
     "api:suggestion-dismiss": SUBMITTERS,
     # Open to any signed-in account; the view then asks for the feed permission (403).
     "api:fhir-diagnosticreport": SIGNED_IN,

@@ -78,6 +78,7 @@ class SubmissionCreateSerializer(serializers.Serializer):
 
 
 class ActionSerializer(serializers.Serializer):
+    id = serializers.IntegerField(help_text="For recording it done: .../actions/<id>/done/.")
     # A plain string here: the values are documented once, on `required_actions`.
     kind = serializers.CharField(help_text="One of the `required_actions` values.")
     detail = serializers.CharField(help_text="What an `other` action is.")

@@ -2,6 +2,8 @@
 
 from django.core.exceptions import ValidationError as DjangoValidationError
 from django.http import Http404
+from django.utils import timezone
+from django.utils.dateparse import parse_datetime
 from drf_spectacular.utils import OpenApiExample, OpenApiResponse, extend_schema
 from rest_framework import status
 from rest_framework.exceptions import PermissionDenied, ValidationError
@@ -90,12 +92,26 @@ class SubmissionListCreate(GenericAPIView):
     serializer_class = SubmissionSerializer
 
     def get_queryset(self):
-        return selectors.submissions_visible_to(user=self.request.user)
+        visible = selectors.submissions_visible_to(user=self.request.user)
+        since = self.request.query_params.get("updated_since")
+        if since is None:
+            return visible
+        moment = parse_datetime(since.replace(" ", "+"))
+        if moment is None:
+            raise ValidationError(
+                {"updated_since": ["An ISO 8601 date and time, e.g. 2026-12-08T09:30:00Z."]}
+            )
+        if timezone.is_naive(moment):
+            moment = timezone.make_aware(moment)
+        # Oldest change first, so a poller can carry on from the last row it read.
+        return visible.filter(updated_at__gte=moment).order_by("updated_at", "id")
 
     @extend_schema(
         summary="Submissions the caller may see",
         description="Own submissions, feedback addressed to the caller (without the submitter "
-        "unless signed) and, for champions, everything in their sections.",
+        "unless signed) and, for champions, everything in their sections. With "
+        "`?updated_since=<ISO 8601>`: only those changed since then, oldest change first: "
+        "poll with the last `updated_at` you read.",
         responses=SubmissionSerializer(many=True),
     )
     def get(self, request):

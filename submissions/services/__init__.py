@@ -6,7 +6,11 @@ same transaction. E-mails never name the submitter and carry no accession number
 the section allows it.
 """
 
-from submissions.services.actions import action_complete, actions_escalate_overdue
+from submissions.services.actions import (
+    action_complete,
+    actions_change,
+    actions_escalate_overdue,
+)
 from submissions.services.feedback import (
     feedback_edit,
     feedback_release,
@@ -30,6 +34,7 @@ __all__ = [
     "TRIAGE_FIELDS",
     "ActionRequest",
     "action_complete",
+    "actions_change",
     "actions_escalate_overdue",
     "feedback_edit",
     "feedback_release",

@@ -1,6 +1,8 @@
 """Clinical actions: recording them done, and escalating those that stall."""
 
 import datetime
+from collections.abc import Iterable
+from typing import TYPE_CHECKING
 
 from django.core.exceptions import ValidationError
 from django.db import transaction
@@ -9,7 +11,9 @@ from django.utils import timezone
 from peerlearning.lib.emails import email_enqueue
 from peerlearning.models import User
 from submissions.models import (
+    ActionKind,
     RequiredAction,
+    SectionSubmissionSettings,
     Submission,
     SubmissionEvent,
 )
@@ -18,7 +22,11 @@ from submissions.services._shared import (
     _event,
     _link,
     _next_action_due_refresh,
+    _require_open,
 )
+
+if TYPE_CHECKING:
+    from submissions.services.submitting import ActionRequest
 
 # Clinical actions --------------------------------------------------------------------------
 
@@ -53,6 +61,73 @@ def action_complete(
             text=action.done_note,
         )
     return action
+
+
+@transaction.atomic
+def actions_change(
+    *,
+    submission: Submission,
+    actor: User,
+    add: Iterable["ActionRequest"] = (),
+    remove: Iterable[str] = (),
+    reason: str,
+) -> Submission:
+    """A champion corrects what the patient's care needs: adds actions, removes pending ones.
+
+    Done actions stay on the record. The reason goes into the history, and the reader (once
+    feedback was sent) is told of a new action, since it is theirs to do.
+    """
+    reason = reason.strip()
+    if not reason:
+        raise ValidationError({"reason": "Say why the actions change: the history keeps it."})
+    _require_open(submission)
+    existing = {action.kind: action for action in submission.actions.all()}
+    removed = []
+    for kind in dict.fromkeys(remove):
+        action = existing.get(kind)
+        if action is None:
+            raise ValidationError({"remove": f"“{kind}” is not an action of this case."})
+        if action.is_done:
+            raise ValidationError({"remove": f"{action.label} is done: it stays on the record."})
+        removed.append(action.label)
+        action.delete()
+        del existing[kind]
+    window = SectionSubmissionSettings.for_section(submission.section).window(submission.urgency)
+    added = []
+    for request in add:
+        if request.kind not in ActionKind.values:
+            raise ValidationError({"add": f"“{request.kind}” is not a clinical action."})
+        if request.kind in existing:
+            raise ValidationError({"add": f"{existing[request.kind].label} is already listed."})
+        if request.kind == ActionKind.OTHER and not request.detail.strip():
+            raise ValidationError({"add": "Say what the other action is."})
+        existing[request.kind] = RequiredAction.objects.create(
+            submission=submission,
+            kind=request.kind,
+            detail=request.detail.strip()[:200],
+            due_at=timezone.now() + window,
+        )
+        added.append(existing[request.kind].label)
+    if not added and not removed:
+        raise ValidationError("Nothing to change: add or remove an action.")
+    _next_action_due_refresh(submission)
+    event = _event(
+        submission,
+        SubmissionEvent.Kind.ACTIONS_CHANGED,
+        actor,
+        changes={"added": added, "removed": removed},
+        text=reason[:2000],
+    )
+    reader = submission.original_reader
+    if added and reader and reader.is_active and submission.feedback_is_sent:
+        email_enqueue(
+            key=f"actions-changed:{event.pk}:reader",
+            to=reader.email,
+            subject="A clinical action was added to feedback for you",
+            template="submission_actions_added",
+            context={"added": added, "link": _link("submissions:feedback-detail", submission.pk)},
+        )
+    return submission
 
 
 def actions_escalate_overdue(*, now: datetime.datetime | None = None) -> int:

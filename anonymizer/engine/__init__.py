@@ -1,0 +1,1 @@
+"""The Django-free de-identification engine: DICOM, free text, the verifier."""

@@ -26,9 +26,10 @@ from django.db.models import Q
 from django.http import HttpRequest
 from django.utils import timezone
 
+from anonymizer.engine.pipeline import DirectorySummary, FileResult, anonymize_directory
+from anonymizer.engine.profile import Options
 from anonymizer.models import DeidentificationJob
-from anonymizer.profile import Options
-from anonymizer.services import DirectorySummary, FileResult, anonymize_directory
+from anonymizer.services import anonymizer_secret
 from anonymizer.uploads import Limits, UploadRefused, inspect, iter_payloads
 from peerlearning.lib.audit import audit_record
 from peerlearning.lib.queue import task_enqueue
@@ -132,6 +133,7 @@ def deidentification_job_process(*, job_id: int) -> str:
             source,
             work / "out",
             case_key=job.case_key,
+            secret=anonymizer_secret(),
             report_path=work / REPORT_NAME,
             options=Options(roster=tuple(roster_names())),
             progress=progress,

@@ -37,8 +37,9 @@ from pydicom.dataset import Dataset
 from pydicom.errors import InvalidDicomError
 from retrying import RetryError
 
-from .profile import Options
-from .services import anonymize_directory, anonymizer_secret
+from .engine.pipeline import anonymize_directory
+from .engine.profile import Options
+from .services import anonymizer_secret
 
 log = logging.getLogger(__name__)
 
@@ -675,7 +676,7 @@ def pacs_retrieve_deidentified(
             staging,
             case_key=case_key,
             report_path=staging / REPORT_FILE,
-            secret=secret,
+            secret=secret if secret is not None else anonymizer_secret(),
             options=options,
         )
         shutil.rmtree(raw, ignore_errors=True)

@@ -21,13 +21,13 @@ def pacs_retrieve(
 
     `roster`: the installation's people, whose names are removed wherever they appear.
     """
+    from anonymizer.engine.profile import Options
     from anonymizer.pacs import (
         PacsError,
         RetrievalResult,
         accession_reference,
         pacs_retrieve_deidentified,
     )
-    from anonymizer.profile import Options
 
     try:
         reference = accession_reference(accession_number)

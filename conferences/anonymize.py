@@ -24,25 +24,25 @@ from pydicom import dcmread
 from pydicom.dataset import Dataset
 from pydicom.errors import InvalidDicomError
 
-from anonymizer.dicom import DUMMY_TEXT, IDENTIFYING_KEYWORDS
-from anonymizer.ocr import ocr_available, propose_rectangles
-from anonymizer.pixels import (
+from anonymizer.engine.dicom import DUMMY_TEXT, IDENTIFYING_KEYWORDS
+from anonymizer.engine.ocr import ocr_available, propose_rectangles
+from anonymizer.engine.pipeline import (
+    case_identifiers,
+    deidentify_to_bytes,
+    forget_case_data,
+    scrub_case_text,
+)
+from anonymizer.engine.pixels import (
     WINDOW_PRESETS,
     Rect,
     black_out,
     pixel_review_reasons,
     render_png,
 )
-from anonymizer.profile import Options
-from anonymizer.services import (
-    anonymizer_secret,
-    case_identifiers,
-    deidentify_to_bytes,
-    forget_case_data,
-    scrub_case_text,
-)
+from anonymizer.engine.profile import Options
+from anonymizer.engine.verify import CaseIdentifiers, Finding, verify_file, verify_text
+from anonymizer.services import anonymizer_secret
 from anonymizer.text import KnownIdentifiers, scrub_text
-from anonymizer.verify import CaseIdentifiers, Finding, verify_file, verify_text
 
 __all__ = [
     "KIND_LABELS",
@@ -182,7 +182,11 @@ def scrub_import(text: str, keys: CaseKeys) -> tuple[str, int]:
     if not text:
         return text, 0
     result, _ = scrub_case_text(
-        text, case_key=keys.case_key, datasets=tuple(keys.datasets), roster=keys.roster
+        text,
+        case_key=keys.case_key,
+        secret=anonymizer_secret(),
+        datasets=tuple(keys.datasets),
+        roster=keys.roster,
     )
     return result.text, len(result.replacements)
 

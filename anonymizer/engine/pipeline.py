@@ -1,4 +1,4 @@
-"""File- and directory-level de-identification: read, de-identify, verify, write, report.
+"""The file pipeline: read, de-identify, verify, write and report, file by file.
 
 Files are streamed one at a time (memory stays flat for a 3,000-image series) and the JSON
 report is written as it goes. A file the verifier finds anything in is not written.
@@ -18,6 +18,9 @@ from pydicom import dcmread
 from pydicom.dataset import Dataset
 from pydicom.errors import InvalidDicomError
 
+from anonymizer.text import KnownIdentifiers, ScrubResult, forget_cases, scrub_text
+
+from .dates import case_date_offset
 from .dicom import (
     DUMMY_TEXT,
     collect_identifiers,
@@ -26,19 +29,11 @@ from .dicom import (
     forget_identifiers,
 )
 from .profile import Options, load_profile
-from .text import KnownIdentifiers, ScrubResult, forget_cases, scrub_text
 from .uids import UIDMapper
 from .verify import CaseIdentifiers, Finding, verify_file, verify_text
 
 MEDIA_STORAGE_DIRECTORY = "1.2.840.10008.1.3.10"
 REPORT_FORMAT = "peerlearning-anonymizer-report/1"
-
-
-def anonymizer_secret() -> str:
-    """The per-installation secret that keys UIDs and date offsets."""
-    from django.conf import settings
-
-    return getattr(settings, "ANONYMIZER_SECRET", settings.SECRET_KEY)
 
 
 @dataclass
@@ -165,8 +160,8 @@ def anonymize_directory(
     dst: str | os.PathLike[str],
     *,
     case_key: str,
+    secret: str | bytes,
     report_path: str | os.PathLike[str] | None = None,
-    secret: str | bytes | None = None,
     options: Options | None = None,
     progress: Callable[[FileResult, DirectorySummary], None] | None = None,
 ) -> DirectorySummary:
@@ -177,7 +172,6 @@ def anonymize_directory(
     src, dst = Path(src), Path(dst)
     if not src.is_dir():
         raise NotADirectoryError(f"{src} is not a directory")
-    secret = secret if secret is not None else anonymizer_secret()
     options = options or Options()
     files = iter_files(src)
     headers = (read_dicom(p, stop_before_pixels=True) for p in files)
@@ -332,17 +326,14 @@ def scrub_case_text(
     *,
     case_key: str,
     datasets: tuple[Dataset, ...] = (),
+    secret: str | bytes,
     roster: tuple[str, ...] = (),
-    secret: str | bytes | None = None,
 ) -> tuple[ScrubResult, list[Finding]]:
     """Scrub free text written about a case and verify the result independently.
 
     ``datasets`` are the case's original headers (their names, IDs and dates are removed
     from the text); dates are shifted with the case's offset, like the images' dates.
     """
-    from .dates import case_date_offset
-
-    secret = secret if secret is not None else anonymizer_secret()
     known, checked = case_identifiers(iter(datasets), roster=roster)
     result = scrub_text(
         text, known=known, date_offset_days=case_date_offset(secret=secret, case_key=case_key)

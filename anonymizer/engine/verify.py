@@ -25,7 +25,7 @@ from pydicom.dataset import Dataset
 from pydicom.multival import MultiValue
 from pydicom.tag import BaseTag
 
-from .wordlists import COMMON_WORDS
+from anonymizer.wordlists import COMMON_WORDS
 
 DEFAULT_ALLOWED_PERSON_NAMES = frozenset({"ANONYMIZED"})
 

@@ -9,8 +9,8 @@ from pathlib import Path
 import pydicom
 import pytest
 
-from anonymizer.dicom import deidentify_dataset
-from anonymizer.profile import Options
+from anonymizer.engine.dicom import deidentify_dataset
+from anonymizer.engine.profile import Options
 from anonymizer.tests.factories import (
     IDENTITY,
     make_image,

@@ -7,12 +7,12 @@ from pydicom.dataset import Dataset
 from pydicom.sequence import Sequence
 from pydicom.uid import ExplicitVRBigEndian, ExplicitVRLittleEndian, ImplicitVRLittleEndian
 
-from anonymizer.dates import case_date_offset, shift_da
-from anonymizer.dicom import DUMMY_TEXT, collect_identifiers, deidentify_dataset
-from anonymizer.profile import Options
+from anonymizer.engine.dates import case_date_offset, shift_da
+from anonymizer.engine.dicom import DUMMY_TEXT, collect_identifiers, deidentify_dataset
+from anonymizer.engine.profile import Options
+from anonymizer.engine.uids import UIDMapper
 from anonymizer.tests.factories import IDENTITY, make_image, sample_file, to_bytes, uid
 from anonymizer.text import KnownIdentifiers
-from anonymizer.uids import UIDMapper
 
 SECRET = "test-secret"
 CASE = "case-17"
@@ -275,7 +275,7 @@ def test_unreadable_dates_are_emptied_and_unreadable_values_removed():
 
 
 def test_a_value_that_cannot_be_read_is_removed(monkeypatch):
-    import anonymizer.dicom as engine
+    import anonymizer.engine.dicom.walk as engine
 
     def broken(*args, **kwargs):
         raise ValueError("cannot decode")
@@ -473,7 +473,7 @@ def test_a_dummy_action_on_a_uid_value_replaces_the_uid():
 
 
 def test_a_kept_sequence_is_still_walked(monkeypatch):
-    import anonymizer.dicom as engine
+    import anonymizer.engine.dicom.decisions as engine
 
     monkeypatch.setattr(engine, "resolve_action", lambda row, keyword, options: "K")
     ds = Dataset()

@@ -24,19 +24,14 @@ from pydicom.sequence import Sequence
 from pydicom.tag import BaseTag
 from pydicom.uid import ExplicitVRBigEndian, ExplicitVRLittleEndian, ImplicitVRLittleEndian
 
-from anonymizer.dicom import (
-    DUMMY_TEXT,
-    _encode_sequence,
-    _fast_file_bytes,
-    _raw_items,
-    deidentified_file_bytes,
-    deidentify_dataset,
-)
-from anonymizer.profile import Options
+from anonymizer.engine.dicom import DUMMY_TEXT, deidentified_file_bytes, deidentify_dataset
+from anonymizer.engine.dicom.raw import _encode_sequence, _raw_items
+from anonymizer.engine.dicom.writer import _fast_file_bytes
+from anonymizer.engine.profile import Options
+from anonymizer.engine.uids import UIDMapper
+from anonymizer.engine.verify import CaseIdentifiers, verify_file
 from anonymizer.tests.factories import IDENTITY, make_image, to_bytes, uid
 from anonymizer.tests.test_properties import planted_datasets
-from anonymizer.uids import UIDMapper
-from anonymizer.verify import CaseIdentifiers, verify_file
 
 SECRET = "test-secret"
 CASE = "case-as-read"
@@ -370,24 +365,25 @@ def test_private_attributes_kept_on_request_inside_items_are_kept():
 
 
 def test_a_case_with_more_texts_than_the_memo_holds_is_scrubbed_the_same(monkeypatch):
-    import anonymizer.dicom as engine
+    import anonymizer.engine.dicom.walk as engine
+    from anonymizer.engine.dicom import forget_identifiers
 
     data = encoded(make_image(referenced_instance=1), ExplicitVRLittleEndian)
     expected = deidentify_dataset(
         pydicom.dcmread(io.BytesIO(data)), case_key=CASE, secret=SECRET, options=OPTIONS
     )
-    engine.forget_identifiers()
+    forget_identifiers()
     monkeypatch.setattr(engine, "_SCRUB_MEMO_LIMIT", 1)
     got = deidentify_dataset(
         pydicom.dcmread(io.BytesIO(data)), case_key=CASE, secret=SECRET, options=OPTIONS
     )
-    engine.forget_identifiers()
+    forget_identifiers()
     assert deidentified_file_bytes(got[0]) == deidentified_file_bytes(expected[0])
     assert got[1].to_dict() == expected[1].to_dict()
 
 
 def test_items_that_cannot_be_encoded_again_go_the_ordinary_way(monkeypatch):
-    import anonymizer.dicom as engine
+    import anonymizer.engine.dicom.walk as engine
 
     data = encoded(make_image(referenced_instance=1), ExplicitVRLittleEndian)
     expected = deidentify_dataset(
@@ -420,7 +416,7 @@ def test_an_empty_date_the_table_does_not_list_is_left_empty_and_unreported():
 
 
 def test_the_verifier_reads_values_read_late_and_any_number_of_texts(tmp_path, monkeypatch):
-    import anonymizer.verify as verifier
+    import anonymizer.engine.verify as verifier
 
     ds = make_image()
     ds.ImageComments = "Long comment " * 20 + f"about {IDENTITY.family}"

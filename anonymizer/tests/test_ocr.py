@@ -11,8 +11,8 @@ import numpy as np
 import pytest
 from PIL import Image, ImageDraw, ImageFont
 
-from anonymizer.ocr import grey_frame, ocr_available, propose_rectangles
-from anonymizer.pixels import Rect
+from anonymizer.engine.ocr import grey_frame, ocr_available, propose_rectangles
+from anonymizer.engine.pixels import Rect
 from anonymizer.tests.factories import make_image, make_secondary_capture
 
 TEXT = "DOE^JANE 12345678"

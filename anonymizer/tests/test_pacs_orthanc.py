@@ -18,7 +18,9 @@ from django.core.management import CommandError, call_command
 from pydicom.uid import ExplicitVRLittleEndian, JPEG2000Lossless, RLELossless
 
 from anonymizer import pacs as pacs_module
-from anonymizer.dicom import DUMMY_TEXT
+from anonymizer.engine.dicom import DUMMY_TEXT
+from anonymizer.engine.profile import Options
+from anonymizer.engine.verify import CaseIdentifiers, verify_file
 from anonymizer.pacs import (
     REPORT_FILE,
     RESULT_FILE,
@@ -28,7 +30,6 @@ from anonymizer.pacs import (
     pacs_retrieve_deidentified,
     pacs_study_find,
 )
-from anonymizer.profile import Options
 from anonymizer.tasks import pacs_retrieve
 from anonymizer.tests.factories import (
     IDENTITY,
@@ -38,7 +39,6 @@ from anonymizer.tests.factories import (
     to_bytes,
 )
 from anonymizer.tests.orthanc import OrthancServer, orthanc_unavailable
-from anonymizer.verify import CaseIdentifiers, verify_file
 
 OTHER = replace(
     IDENTITY,
@@ -403,10 +403,10 @@ def test_images_that_need_a_look_at_their_pixels_are_listed(pacs, tmp_path):
 def test_images_the_verifier_rejects_are_not_kept_and_the_command_fails(
     pacs, tmp_path, monkeypatch
 ):
-    from anonymizer import services
-    from anonymizer.verify import Finding
+    from anonymizer.engine import pipeline
+    from anonymizer.engine.verify import Finding
 
-    monkeypatch.setattr(services, "verify_file", lambda *a, **k: [Finding("patient-name", "X")])
+    monkeypatch.setattr(pipeline, "verify_file", lambda *a, **k: [Finding("patient-name", "X")])
     with pytest.raises(CommandError, match="De-identification is not clean"):
         pacs.run(call_command, "pacs_retrieve", OTHER.accession, str(tmp_path / "o"), case_key="c")
     result = RetrievalResult.load(tmp_path / "o")

@@ -7,8 +7,8 @@ from PIL import Image
 from pydicom.dataset import Dataset
 from pydicom.uid import ExplicitVRLittleEndian
 
-from anonymizer.dicom import deidentify_dataset
-from anonymizer.pixels import (
+from anonymizer.engine.dicom import deidentify_dataset
+from anonymizer.engine.pixels import (
     WINDOW_PRESETS,
     Rect,
     black_out,

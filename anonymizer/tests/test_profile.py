@@ -10,9 +10,9 @@ from pydicom.datadict import get_entry, keyword_for_tag
 from pydicom.dataset import Dataset
 from pydicom.sequence import Sequence
 
-from anonymizer import profile_build
-from anonymizer.dicom import DUMMY_TEXT, deidentify_dataset
-from anonymizer.profile import (
+from anonymizer.engine import profile_build
+from anonymizer.engine.dicom import DUMMY_TEXT, deidentify_dataset
+from anonymizer.engine.profile import (
     DEFAULT_PATIENT_CHARACTERISTICS,
     PATIENT_CHARACTERISTICS,
     Options,
@@ -20,8 +20,8 @@ from anonymizer.profile import (
     resolve_action,
     resolve_basic,
 )
+from anonymizer.engine.uids import UIDMapper
 from anonymizer.tests.factories import make_image, uid
-from anonymizer.uids import UIDMapper
 
 DATA = Path(__file__).parent / "data"
 PUBLISHED = DATA / "published_confidentiality_profile_attributes.json"

@@ -16,10 +16,10 @@ from pydicom.datadict import dictionary_VR, tag_for_keyword
 from pydicom.dataset import Dataset
 from pydicom.sequence import Sequence
 
-from anonymizer.dicom import deidentify_dataset
-from anonymizer.profile import Options
+from anonymizer.engine.dicom import deidentify_dataset
+from anonymizer.engine.profile import Options
+from anonymizer.engine.verify import CaseIdentifiers, verify_file
 from anonymizer.tests.factories import make_image, to_bytes
-from anonymizer.verify import CaseIdentifiers, verify_file
 
 word = st.from_regex(
     r"[BDFGKLMNPRSTVZ][aeiou][bdfgklmnprstvz][aeiou][bdfgklmnprstvz]{2}[aeiou]n", fullmatch=True

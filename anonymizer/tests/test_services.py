@@ -1,3 +1,4 @@
+import io
 import json
 import shutil
 
@@ -6,9 +7,9 @@ import pytest
 from django.core.management import CommandError, call_command
 from django.test import override_settings
 
-from anonymizer import services
-from anonymizer.profile import Options
-from anonymizer.services import anonymize_directory, read_dicom, scrub_case_text, source_id
+from anonymizer.engine import pipeline
+from anonymizer.engine.pipeline import anonymize_directory, read_dicom, scrub_case_text, source_id
+from anonymizer.engine.profile import Options
 from anonymizer.tests.factories import (
     IDENTITY,
     make_image,
@@ -99,14 +100,14 @@ def test_source_files_are_referenced_by_a_hash_of_their_path(case, tmp_path):
 
 
 def test_a_file_the_verifier_rejects_is_not_written(case, tmp_path, monkeypatch):
-    real = services.deidentify_dataset
+    real = pipeline.deidentify_dataset
 
     def leaky(ds, **kwargs):
         out, report = real(ds, **kwargs)
         out.SeriesDescription = IDENTITY.family
         return out, report
 
-    monkeypatch.setattr(services, "deidentify_dataset", leaky)
+    monkeypatch.setattr(pipeline, "deidentify_dataset", leaky)
     summary, report, _ = run(case, tmp_path)
     assert summary.rejected == 4
     assert summary.written == 0
@@ -122,7 +123,7 @@ def test_a_file_the_verifier_rejects_is_not_written(case, tmp_path, monkeypatch)
 def test_a_file_that_cannot_be_deidentified_fails_without_stopping_the_case(
     case, tmp_path, monkeypatch
 ):
-    real = services.deidentify_dataset
+    real = pipeline.deidentify_dataset
     calls = []
 
     def sometimes_broken(ds, **kwargs):
@@ -131,7 +132,7 @@ def test_a_file_that_cannot_be_deidentified_fails_without_stopping_the_case(
             raise RuntimeError(f"value {IDENTITY.family} is bad")
         return real(ds, **kwargs)
 
-    monkeypatch.setattr(services, "deidentify_dataset", sometimes_broken)
+    monkeypatch.setattr(pipeline, "deidentify_dataset", sometimes_broken)
     summary, _, text = run(case, tmp_path)
     assert (summary.failed, summary.written) == (1, 3)
     assert "could not de-identify (RuntimeError)" in text
@@ -177,7 +178,7 @@ def test_a_file_that_cannot_be_read_even_by_force_is_not_dicom(tmp_path, monkeyp
             raise RuntimeError("garbage")
         raise pydicom.errors.InvalidDicomError("no preamble")
 
-    monkeypatch.setattr(services, "dcmread", unreadable)
+    monkeypatch.setattr(pipeline, "dcmread", unreadable)
     assert read_dicom(tmp_path / "x.dcm") is None
 
 
@@ -197,10 +198,12 @@ def test_the_source_must_be_a_directory(tmp_path):
 
 
 @override_settings(ANONYMIZER_SECRET="from-settings")
-def test_the_secret_comes_from_settings(tmp_path):
+def test_the_command_takes_the_secret_from_settings(tmp_path):
     src = tmp_path / "in"
     write(make_image(), src / "a.dcm")
-    anonymize_directory(src, tmp_path / "a", case_key="k")
+    call_command(
+        "anonymize_dicom", str(src), str(tmp_path / "a"), case_key="k", stdout=io.StringIO()
+    )
     anonymize_directory(src, tmp_path / "b", case_key="k", secret="from-settings")
     assert sorted(p.name for p in (tmp_path / "a").rglob("*.dcm")) == sorted(
         p.name for p in (tmp_path / "b").rglob("*.dcm")
@@ -224,8 +227,8 @@ def test_case_text_is_scrubbed_with_the_case_offset_and_verified():
 
 @override_settings(ANONYMIZER_SECRET="from-settings")
 def test_case_text_verification_reports_what_the_scrubber_missed(monkeypatch):
-    monkeypatch.setattr(services, "scrub_text", lambda text, **kw: services.ScrubResult(text, ()))
-    _, findings = scrub_case_text("Zandra", case_key="c", datasets=(make_image(),))
+    monkeypatch.setattr(pipeline, "scrub_text", lambda text, **kw: pipeline.ScrubResult(text, ()))
+    _, findings = scrub_case_text("Zandra", case_key="c", secret="s", datasets=(make_image(),))
     assert [f.kind for f in findings] == ["patient-name"]
 
 
@@ -261,7 +264,7 @@ def test_the_command_writes_files_and_a_report_and_prints_a_summary(case, tmp_pa
 
 def test_the_command_fails_when_the_verifier_finds_anything(case, tmp_path, monkeypatch):
     monkeypatch.setattr(
-        services, "verify_file", lambda *a, **k: [services.Finding("patient-name", "X")]
+        pipeline, "verify_file", lambda *a, **k: [pipeline.Finding("patient-name", "X")]
     )
     with pytest.raises(CommandError, match="not clean"):
         call_command("anonymize_dicom", str(case), str(tmp_path / "out"), "--case-key", "k")

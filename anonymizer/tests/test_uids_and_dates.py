@@ -5,8 +5,8 @@ import uuid
 
 import pytest
 
-from anonymizer import dates
-from anonymizer.uids import UIDMapper, case_key_bytes, is_class_uid_keyword, is_standard_uid
+from anonymizer.engine import dates
+from anonymizer.engine.uids import UIDMapper, case_key_bytes, is_class_uid_keyword, is_standard_uid
 
 ORIGINAL = "1.2.826.0.1.3680043.10.1450.1.1.1"
 
@@ -36,7 +36,7 @@ def test_new_uids_are_valid_2_25_uuid_uids():
 
 def test_uids_are_the_same_in_another_process():
     code = (
-        "from anonymizer.uids import UIDMapper;"
+        "from anonymizer.engine.uids import UIDMapper;"
         f"print(UIDMapper(secret='s', case_key='case-1')('{ORIGINAL}'))"
     )
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)

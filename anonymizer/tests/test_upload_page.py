@@ -17,7 +17,8 @@ from django.urls import reverse
 from django.utils import timezone
 
 import anonymizer
-from anonymizer import services
+from anonymizer.engine import pipeline
+from anonymizer.engine.verify import Finding
 from anonymizer.jobs import (
     REPORT_NAME,
     deidentification_job_process,
@@ -29,7 +30,6 @@ from anonymizer.models import DeidentificationJob
 from anonymizer.tasks import resume_deidentification_jobs
 from anonymizer.tests.factories import IDENTITY, make_image, to_bytes, zip_of
 from anonymizer.uploads import UploadRefused
-from anonymizer.verify import Finding
 from peerlearning.celery import app as celery_app
 from peerlearning.models import AuditEvent, Role
 from peerlearning.testing import make_member
@@ -256,13 +256,13 @@ def test_progress_is_shown_while_the_job_waits_and_runs_and_the_page_reloads_whe
 def test_progress_is_written_every_few_files_as_the_task_goes(champion, media, monkeypatch):
     job = deidentification_job_start(files=dicom_files(7), case_key="k", actor=champion)
     seen = []
-    real = services._count
+    real = pipeline._count
 
     def watch(summary, result):
         seen.append(DeidentificationJob.objects.get(pk=job.pk).files_done)
         real(summary, result)
 
-    monkeypatch.setattr(services, "_count", watch)
+    monkeypatch.setattr(pipeline, "_count", watch)
     deidentification_job_process(job_id=job.pk)
     # Before each file: what the page could read then (written after files 5 and 7).
     assert seen == [0, 0, 0, 0, 0, 5, 5]
@@ -272,7 +272,7 @@ def test_progress_is_written_every_few_files_as_the_task_goes(champion, media, m
 def test_a_file_the_verifier_blocks_is_left_out_of_the_zip_and_the_page_says_why(
     client, champion, media, monkeypatch
 ):
-    real = services.verify_file
+    real = pipeline.verify_file
     calls = []
 
     def leaky(data, *args, **kwargs):
@@ -284,7 +284,7 @@ def test_a_file_the_verifier_blocks_is_left_out_of_the_zip_and_the_page_says_why
             else findings
         )
 
-    monkeypatch.setattr(services, "verify_file", leaky)
+    monkeypatch.setattr(pipeline, "verify_file", leaky)
     job = deidentification_job_start(files=dicom_files(3), case_key="k", actor=champion)
     deidentification_job_process(job_id=job.pk)
     job.refresh_from_db()

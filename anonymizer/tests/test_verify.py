@@ -5,10 +5,16 @@ import pytest
 from pydicom.dataset import Dataset
 from pydicom.sequence import Sequence
 
-from anonymizer.dicom import deidentify_dataset
-from anonymizer.profile import Options
+from anonymizer.engine.dicom import deidentify_dataset
+from anonymizer.engine.profile import Options
+from anonymizer.engine.verify import (
+    CaseIdentifiers,
+    Finding,
+    verify_dataset,
+    verify_file,
+    verify_text,
+)
 from anonymizer.tests.factories import IDENTITY, make_image, sample_file, to_bytes, uid
-from anonymizer.verify import CaseIdentifiers, Finding, verify_dataset, verify_file, verify_text
 
 
 @pytest.fixture(scope="module")

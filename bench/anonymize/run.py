@@ -37,9 +37,9 @@ sys.path.insert(0, str(ROOT))
 
 import pydicom  # noqa: E402
 
-from anonymizer.dicom import deidentified_file_bytes, deidentify_dataset  # noqa: E402
-from anonymizer.profile import Options  # noqa: E402
-from anonymizer.services import anonymize_directory  # noqa: E402
+from anonymizer.engine.dicom import deidentified_file_bytes, deidentify_dataset  # noqa: E402
+from anonymizer.engine.pipeline import anonymize_directory  # noqa: E402
+from anonymizer.engine.profile import Options  # noqa: E402
 from anonymizer.tests.factories import Identity, make_image, write  # noqa: E402
 
 SECRET = "benchmark-secret"  # noqa: S105 - keys synthetic data only
@@ -124,7 +124,7 @@ def timed(
 MEMORY_CHILD = """
 import json, resource, sys, time, tracemalloc
 sys.path.insert(0, {root!r})
-from anonymizer.services import anonymize_directory
+from anonymizer.engine.pipeline import anonymize_directory
 before = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
 tracemalloc.start()
 start = time.perf_counter()

@@ -11,7 +11,7 @@ from django.core.files.uploadedfile import SimpleUploadedFile
 from django.urls import reverse
 from PIL import Image, ImageDraw, ImageFont
 
-from anonymizer.ocr import ocr_available
+from anonymizer.engine.ocr import ocr_available
 from anonymizer.tests.factories import IDENTITY, make_secondary_capture, to_bytes, zip_of
 from conferences.anonymize import Rect
 from conferences.cases.images import (

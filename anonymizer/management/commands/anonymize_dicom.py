@@ -4,8 +4,9 @@ from pathlib import Path
 
 from django.core.management.base import BaseCommand, CommandError
 
-from anonymizer.profile import DEFAULT_PATIENT_CHARACTERISTICS, Options
-from anonymizer.services import anonymize_directory
+from anonymizer.engine.pipeline import anonymize_directory
+from anonymizer.engine.profile import DEFAULT_PATIENT_CHARACTERISTICS, Options
+from anonymizer.services import anonymizer_secret
 
 
 class Command(BaseCommand):
@@ -48,7 +49,12 @@ class Command(BaseCommand):
             ),
         )
         summary = anonymize_directory(
-            src_dir, dst_dir, case_key=case_key, report_path=opts["report"], options=options
+            src_dir,
+            dst_dir,
+            case_key=case_key,
+            secret=anonymizer_secret(),
+            report_path=opts["report"],
+            options=options,
         )
         self.stdout.write(
             f"{summary.files} files: {summary.written} written, {summary.skipped} skipped "

@@ -6,8 +6,8 @@ from pathlib import Path
 
 from django.core.management.base import BaseCommand, CommandError
 
+from anonymizer.engine.profile import Options
 from anonymizer.pacs import REPORT_FILE, PacsError, pacs_retrieve_deidentified
-from anonymizer.profile import Options
 
 
 class Command(BaseCommand):

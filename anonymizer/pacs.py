@@ -222,13 +222,6 @@ class PacsConfig:
         raise failure
 
 
-def pacs_enabled() -> bool:
-    """Whether this site has a PACS to retrieve from (pages offer retrieval only then)."""
-    from django.conf import settings
-
-    return bool((getattr(settings, "PACS_DICOMWEB_URL", "") or "").strip())
-
-
 # Talking to the PACS --------------------------------------------------------------------
 
 

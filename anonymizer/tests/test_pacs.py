@@ -28,11 +28,9 @@ from anonymizer.pacs import (
     PacsError,
     RetrievalResult,
     accession_reference,
-    pacs_enabled,
     pacs_retrieve_deidentified,
     pacs_study_find,
 )
-from anonymizer.tasks import pacs_retrieve
 
 ACCESSION = "AC40021977"
 
@@ -100,7 +98,6 @@ def stub(pacs):
 
 def test_retrieval_is_off_without_a_dicomweb_url(settings, tmp_path):
     settings.PACS_DICOMWEB_URL = ""
-    assert not pacs_enabled()
     with pytest.raises(PacsError) as caught:
         retrieve(tmp_path)
     assert caught.value.code == "off"
@@ -113,14 +110,6 @@ def test_the_command_says_retrieval_is_off(settings, tmp_path):
     settings.PACS_DICOMWEB_URL = ""
     with pytest.raises(CommandError, match="PACS retrieval is off"):
         call_command("pacs_retrieve", ACCESSION, str(tmp_path / "out"), case_key="c")
-
-
-def test_the_task_reports_that_retrieval_is_off(settings, tmp_path):
-    settings.PACS_DICOMWEB_URL = ""
-    outcome = pacs_retrieve.delay(ACCESSION, "c", str(tmp_path / "out")).get()
-    assert outcome["status"] == "failed"
-    assert outcome["code"] == "off"
-    assert "PACS retrieval is off" in outcome["message"]
 
 
 @pytest.mark.parametrize(
@@ -476,47 +465,6 @@ def finished(destination: Path, accession: str = ACCESSION) -> RetrievalResult:
     destination.mkdir(parents=True)
     (destination / RESULT_FILE).write_text(json.dumps(result.as_dict()), encoding="utf-8")
     return result
-
-
-def test_the_task_skips_a_destination_that_already_holds_the_study(pacs, tmp_path):
-    done = finished(tmp_path / "out")
-    # The PACS is unreachable: a second run must not even ask it.
-    outcome = pacs_retrieve.delay(ACCESSION.lower(), "case-1", str(tmp_path / "out")).get()
-    assert outcome["status"] == "already retrieved"
-    assert outcome["files"] == done.files
-    assert outcome["ok"] is True
-
-
-def test_the_task_refuses_a_destination_holding_another_study(pacs, tmp_path):
-    finished(tmp_path / "out", accession="AC99999999")
-    outcome = pacs_retrieve.delay(ACCESSION, "case-1", str(tmp_path / "out")).get()
-    assert outcome == {
-        "status": "failed",
-        "code": "destination",
-        "message": "The destination folder already holds another study.",
-    }
-
-
-def test_the_task_gives_up_on_an_unreachable_pacs_after_its_retries(pacs, tmp_path):
-    outcome = pacs_retrieve.apply(
-        args=(ACCESSION, "case-1", str(tmp_path / "out")), retries=pacs_retrieve.max_retries
-    ).get()
-    assert outcome["status"] == "failed"
-    assert outcome["code"] == "unreachable"
-    assert "cannot be reached" in outcome["message"]
-
-
-def test_the_task_retries_while_the_pacs_is_unreachable(pacs, tmp_path, monkeypatch):
-    countdowns = []
-
-    def retry(**kwargs):
-        countdowns.append(kwargs["countdown"])
-        return RuntimeError("retry")
-
-    monkeypatch.setattr(pacs_retrieve, "retry", retry)
-    with pytest.raises(RuntimeError, match="retry"):
-        pacs_retrieve.apply(args=(ACCESSION, "c", str(tmp_path / "out")), throw=True).get()
-    assert countdowns == [60]
 
 
 # Names and settings ---------------------------------------------------------------------------

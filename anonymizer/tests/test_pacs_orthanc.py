@@ -30,7 +30,6 @@ from anonymizer.pacs import (
     pacs_retrieve_deidentified,
     pacs_study_find,
 )
-from anonymizer.tasks import pacs_retrieve
 from anonymizer.tests.factories import (
     IDENTITY,
     ROOT,
@@ -366,23 +365,6 @@ def test_the_command_retrieves_a_study_read_from_standard_input(pacs, tmp_path, 
 def test_the_command_explains_a_failure_in_a_sentence(pacs, tmp_path):
     with pytest.raises(CommandError, match=r"^2 studies in the PACS carry this accession"):
         pacs.run(call_command, "pacs_retrieve", TWICE.accession, str(tmp_path / "o"), case_key="c")
-
-
-def test_the_task_retrieves_once_and_finds_it_done_the_second_time(pacs, tmp_path):
-    args = (OTHER.accession, "case-7", str(tmp_path / "out"), list(IDENTITY.roster))
-    first = pacs.run(lambda: pacs_retrieve.delay(*args).get())
-    assert first["status"] == "retrieved" and first["ok"] is True
-    written = {name: os.stat(tmp_path / "out" / name).st_mtime_ns for name in first["files"]}
-    second = pacs.run(lambda: pacs_retrieve.delay(*args).get())
-    assert second["status"] == "already retrieved"
-    assert second["files"] == first["files"]
-    assert {n: os.stat(tmp_path / "out" / n).st_mtime_ns for n in first["files"]} == written
-
-
-def test_the_task_reports_an_unknown_study_without_retrying(pacs, tmp_path):
-    outcome = pacs.run(lambda: pacs_retrieve.delay("AC00000000", "c", str(tmp_path / "out")).get())
-    assert outcome["status"] == "failed"
-    assert outcome["code"] == "not-found"
 
 
 # What the champion has to know about ----------------------------------------------------------

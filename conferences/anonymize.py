@@ -40,7 +40,14 @@ from anonymizer.engine.pixels import (
     render_png,
 )
 from anonymizer.engine.profile import Options
-from anonymizer.engine.verify import CaseIdentifiers, Finding, verify_file, verify_text
+from anonymizer.engine.verify import (
+    KIND_LABELS,
+    CaseIdentifiers,
+    Finding,
+    kind_label,
+    verify_file,
+    verify_text,
+)
 from anonymizer.services import anonymizer_secret
 from anonymizer.text import KnownIdentifiers, scrub_text
 
@@ -64,27 +71,6 @@ __all__ = [
     "verify_texts",
 ]
 
-# What each finding kind means, in words for the champion (the value is never shown).
-KIND_LABELS = {
-    "patient-name": "a patient's name",
-    "person-name": "a person's name from the image headers",
-    "roster-name": "the name of someone on the roster",
-    "patient-id": "a patient ID",
-    "accession": "an accession number",
-    "other-id": "an identifying number from the image headers",
-    "institution": "an institution's name",
-    "address": "an address",
-    "phone": "a phone number",
-    "birth-date": "the patient's birth date",
-    "original-uid": "an original DICOM UID",
-    "private-attribute": "a private attribute",
-    "overlay-data": "overlay data",
-    "curve-data": "curve data",
-    "icon-image": "an icon image",
-    "person-name-value": "a person's name in a name attribute",
-    "identity-flag": "no 'patient identity removed' flag",
-}
-
 # Window presets offered per modality: (value, label). "auto" is the image's own window.
 PRESETS = {
     "ct_brain": "Brain (40/80)",
@@ -96,10 +82,6 @@ PRESETS = {
     "mr_auto": "Automatic (1st–99th percentile)",
 }
 assert set(WINDOW_PRESETS) <= set(PRESETS)
-
-
-def kind_label(kind: str) -> str:
-    return KIND_LABELS.get(kind, kind.replace("-", " "))
 
 
 def presets_for(modality: str) -> list[tuple[str, str]]:

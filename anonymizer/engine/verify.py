@@ -79,6 +79,33 @@ class Finding:
         return {"kind": self.kind, "where": self.where}
 
 
+# What each finding kind means, in words for the champion (the value is never shown).
+KIND_LABELS = {
+    "patient-name": "a patient's name",
+    "person-name": "a person's name from the image headers",
+    "roster-name": "the name of someone on the roster",
+    "patient-id": "a patient ID",
+    "accession": "an accession number",
+    "other-id": "an identifying number from the image headers",
+    "institution": "an institution's name",
+    "address": "an address",
+    "phone": "a phone number",
+    "birth-date": "the patient's birth date",
+    "original-uid": "an original DICOM UID",
+    "private-attribute": "a private attribute",
+    "overlay-data": "overlay data",
+    "curve-data": "curve data",
+    "icon-image": "an icon image",
+    "person-name-value": "a person's name in a name attribute",
+    "identity-flag": "no 'patient identity removed' flag",
+}
+
+
+def kind_label(kind: str) -> str:
+    """A finding kind in words (never the value found)."""
+    return KIND_LABELS.get(kind, kind.replace("-", " "))
+
+
 def _strings(elem: DataElement) -> list[str]:
     value = elem.value
     if not value:

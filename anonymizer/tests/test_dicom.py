@@ -475,11 +475,15 @@ def test_a_dummy_action_on_a_uid_value_replaces_the_uid():
 def test_a_kept_sequence_is_still_walked(monkeypatch):
     import anonymizer.engine.dicom.decisions as engine
 
+    # Decisions are cached per options: start from none, and leave none made with "K".
+    monkeypatch.setattr(engine, "_DECISIONS", {})
+    engine._table.cache_clear()
     monkeypatch.setattr(engine, "resolve_action", lambda row, keyword, options: "K")
     ds = Dataset()
     ds.OtherPatientIDsSequence = Sequence([Dataset()])
     ds.OtherPatientIDsSequence[0].add_new(0x00140104, "PN", "Quillfeather^Zandra")
     out, _ = deidentify_dataset(ds, case_key=CASE, secret=SECRET)
+    engine._table.cache_clear()
     assert out.OtherPatientIDsSequence[0].SecondaryReviewerName == ""
 
 

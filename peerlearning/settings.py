@@ -58,6 +58,9 @@ HL7_ACCESSION_FIELDS = env.list("HL7_ACCESSION_FIELDS", default=["OBR-3", "OBR-1
 HL7_STATUS_FIELD = env.str("HL7_STATUS_FIELD", default="OBR-25")
 HL7_SIGNER_FIELD = env.str("HL7_SIGNER_FIELD", default="OBR-32")
 RESULT_MESSAGES_KEEP_DAYS = env.int("RESULT_MESSAGES_KEEP_DAYS", default=30)
+# The PACS viewer, opened by "Open images" (e.g. IHE Invoke Image Display:
+# https://pacs.example.org/IHEInvokeImageDisplay?requestType=STUDY&accessionNumber={accession}&studyUID={study_uid}).
+OPEN_IMAGES_URL = env.str("OPEN_IMAGES_URL", default="")
 
 INSTALLED_APPS = [
     "peerlearning.apps.PeerLearningAdminConfig",

@@ -54,6 +54,7 @@ class ReaderKind:
 
 
 NO_ACTION = "none"
+DICOM_UID = re.compile(r"[0-9]+(\.[0-9]+)*")
 
 
 def reader_label(user: User) -> str:
@@ -166,6 +167,9 @@ class SubmissionForm(forms.Form):
     """A case submission. Also validates the API's JSON, so both refuse the same input."""
 
     section = SectionChoiceField(queryset=Section.objects.none(), empty_label=None)
+    # Carried from the PACS launch URL; nobody types it, so a value that is not a DICOM UID
+    # is dropped rather than refused.
+    study_instance_uid = forms.CharField(max_length=200, required=False, widget=forms.HiddenInput)
     accession_number = forms.CharField(
         label="Accession number",
         max_length=64,
@@ -283,6 +287,10 @@ class SubmissionForm(forms.Form):
             )
         return value
 
+    def clean_study_instance_uid(self) -> str:
+        value = self.cleaned_data["study_instance_uid"].strip()
+        return value if DICOM_UID.fullmatch(value) and len(value) <= 64 else ""
+
     def clean_description(self) -> str:
         value = self.cleaned_data["description"].strip()
         if not value:
@@ -379,6 +387,7 @@ class SubmissionForm(forms.Form):
             "urgency": d.get("urgency") or Urgency.ROUTINE,
             "attested": bool(d.get("attestation")),
             "signed": bool(d.get("signed")),
+            "study_instance_uid": d.get("study_instance_uid") or "",
         }
 
 

@@ -178,6 +178,8 @@ class Submission(models.Model):
         settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="submissions"
     )
     accession_number = models.CharField(max_length=32)
+    # From the PACS launch URL, when the PACS gives it: the "Open images" link uses it.
+    study_instance_uid = models.CharField("Study Instance UID", max_length=64, blank=True)
     reason = models.CharField(max_length=20, choices=Reason.choices)
     reason_detail = models.CharField(
         "discrepancy type", max_length=20, choices=DiscrepancyType.choices, blank=True

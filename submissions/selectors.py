@@ -94,13 +94,23 @@ def section_readers(*, section: Section) -> QuerySet[User]:
     )
 
 
-def reader_on_my_rosters(*, user: User, email: str) -> User | None:
-    """The person with this address on the roster of a section `user` submits to, if any:
-    an address from elsewhere is not turned into a name."""
+def reader_on_my_rosters(
+    *, user: User, email: str = "", npi: str = "", ris_id: str = ""
+) -> User | None:
+    """The person with this address (or NPI, or RIS/PACS id) on the roster of a section `user`
+    submits to, if any: an identifier from elsewhere is not turned into a name."""
+    if email.strip():
+        who = Q(email__iexact=email.strip())
+    elif npi.strip():
+        who = Q(npi=npi.strip())
+    elif ris_id.strip():
+        who = Q(ris_id__iexact=ris_id.strip())
+    else:
+        return None
     return (
         User.objects.filter(
+            who,
             is_active=True,
-            email__iexact=email.strip(),
             pk__in=Membership.objects.current()
             .filter(section__in=sections_for_submitter(user=user), role__in=READER_ROLES)
             .values("user_id"),

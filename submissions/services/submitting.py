@@ -78,6 +78,7 @@ def submission_create(
     urgency: str = "routine",
     attested: bool = False,
     signed: bool = False,
+    study_instance_uid: str = "",
     request: HttpRequest | None = None,
 ) -> Submission:
     """Record a case and send the feedback (or hold it for the champion's review)."""
@@ -104,6 +105,7 @@ def submission_create(
         section=section,
         submitter=submitter,
         accession_number=accession_number,
+        study_instance_uid=study_instance_uid,
         reason=reason,
         reason_detail=reason_detail if reason == Reason.DISCREPANCY else "",
         description=description,

@@ -25,7 +25,13 @@ SUBMITTERS = (Role.RADIOLOGIST, Role.TRAINEE)
 SUBMITTER_ACCESS = roles_access(*SUBMITTERS)
 PREFILL_SESSION_KEY = "submissions:prefill"
 # PACS launch parameters -> form fields.
-LAUNCH_PARAMS = {"accession": "accession_number", "reader": "reader"}
+LAUNCH_PARAMS = {
+    "accession": "accession_number",
+    "study_uid": "study_instance_uid",
+    "reader": "reader",
+    "reader_npi": "reader_npi",
+    "reader_id": "reader_ris_id",
+}
 LIVE_FIELDS = {
     "accession_number",
     "reason",
@@ -83,11 +89,18 @@ def _prefill(request) -> dict:
     prefill = dict(request.session.get(PREFILL_SESSION_KEY) or {})
     if prefill.get("accession_number"):
         prefill["accession_number"] = prefill["accession_number"].upper()
-    if prefill.get("reader"):
-        prefill["reader_kind"] = ReaderKind.ROSTER
-        known = selectors.reader_on_my_rosters(user=request.user, email=prefill["reader"])
+    by_id = {
+        "npi": prefill.pop("reader_npi", ""),
+        "ris_id": prefill.pop("reader_ris_id", ""),
+    }
+    if prefill.get("reader") or any(by_id.values()):
+        known = selectors.reader_on_my_rosters(
+            user=request.user, email=prefill.get("reader", ""), **by_id
+        )
         if known is not None:
             prefill["reader"] = reader_label(known)
+        if prefill.get("reader"):
+            prefill["reader_kind"] = ReaderKind.ROSTER
     return prefill
 
 

@@ -1,0 +1,1 @@
+"""Teaching cases: anonymized cases and their images, agendas, the deck, presenting, votes."""

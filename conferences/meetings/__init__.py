@@ -1,0 +1,1 @@
+"""Meetings: conferences and their invitations, calendar files, CME, improvement actions."""

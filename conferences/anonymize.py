@@ -41,7 +41,6 @@ from anonymizer.engine.pixels import (
 )
 from anonymizer.engine.profile import Options
 from anonymizer.engine.verify import (
-    KIND_LABELS,
     CaseIdentifiers,
     Finding,
     kind_label,
@@ -52,7 +51,6 @@ from anonymizer.services import anonymizer_secret
 from anonymizer.text import KnownIdentifiers, scrub_text
 
 __all__ = [
-    "KIND_LABELS",
     "PRESETS",
     "CaseKeys",
     "Deidentified",

@@ -21,15 +21,11 @@ class ReportingConfig(AppConfig):
         )
 
         # Reports for leaders: the dashboard is their home panel's first link
-        from reporting import admin_reports  # noqa: F401
-
         register(
             NavLink("Reports", "reporting:reports", roles_access(Role.LEADER, site_admins=True))
         )
 
         # Targets, monitoring and the mid-month reminder
-        from reporting import admin_targets  # noqa: F401
-
         register(
             NavLink(
                 "Monitoring",
@@ -40,13 +36,13 @@ class ReportingConfig(AppConfig):
 
     def _program_figures_follow_changes(self):
         """The cached ledgers and leader dashboard go stale on any saved change to what they
-        count (reporting/targets.py)."""
+        count (reporting/targets/ledger.py)."""
         from django.db.models.signals import post_delete, post_save
 
         from conferences.models import Attendance, Conference, ImprovementAction
         from peerlearning.models import Membership, Section
-        from reporting.models_targets import TargetExemption, TargetPolicy
-        from reporting.targets import program_changed
+        from reporting.targets.ledger import program_changed
+        from reporting.targets.models import TargetExemption, TargetPolicy
         from submissions.models import SectionSubmissionSettings, Submission
 
         for model in (

@@ -25,7 +25,7 @@ from reporting.models import (
     PeerEvaluation,
     TurnaroundTime,
 )
-from reporting.tat import tat_rows_write
+from reporting.oppe.tat import tat_rows_write
 
 TAT_ROWS = {"default": 20_000, "large": 1_050_000}
 FPPE_EVENTS = {"default": 6, "large": 40}

@@ -3,10 +3,10 @@
 from celery import shared_task
 from django.conf import settings
 
-from reporting.evaluations import evaluation_reminders_send
-from reporting.oppe_sources import credential_expiry_notices_send
-from reporting.reminders import month_summaries_send, reminders_dispatch_due
-from reporting.tat import tat_import_run
+from reporting.oppe.evaluations import evaluation_reminders_send
+from reporting.oppe.sources import credential_expiry_notices_send
+from reporting.oppe.tat import tat_import_run
+from reporting.targets.reminders import month_summaries_send, reminders_dispatch_due
 
 # OPPE data sources ------------------------------------------------------------------------
 
@@ -30,7 +30,7 @@ def send_credential_expiry_notices() -> int:
 
 
 # Targets, monitoring and the mid-month reminder --------------------------------------------
-# Services in reporting/reminders.py; each is safe to run twice (outbox keys, run records).
+# Services in reporting/targets/reminders.py; each is safe to run twice (outbox keys, run records).
 
 
 @shared_task(time_limit=1800, soft_time_limit=1740)
@@ -54,7 +54,7 @@ def send_month_summaries() -> int:
 def generate_report(report_id: int) -> bool:
     """An ACR annual report or an OPPE batch. The job claims its row first, so a second
     delivery (acks_late after a lost worker, or the periodic pick-up) does nothing twice."""
-    from reporting.report_jobs import report_run
+    from reporting.reports.jobs import report_run
 
     return report_run(report_id=report_id)
 
@@ -62,6 +62,6 @@ def generate_report(report_id: int) -> bool:
 @shared_task(time_limit=300, soft_time_limit=280)
 def requeue_waiting_reports() -> int:
     """Every few minutes: queue again the report jobs that wait for a worker."""
-    from reporting.report_jobs import reports_requeue_waiting
+    from reporting.reports.jobs import reports_requeue_waiting
 
     return reports_requeue_waiting()

@@ -1,6 +1,8 @@
 from django.urls import path
 
-from reporting import oppe_views, views_monitoring, views_reports
+from reporting.oppe import views as oppe_views
+from reporting.reports import views as views_reports
+from reporting.targets import views as views_monitoring
 
 app_name = "reporting"
 

@@ -98,9 +98,9 @@ def main() -> None:
 
     from peerlearning.demo import demo_people
     from peerlearning.models import Membership, Role, Section, User
-    from reporting.acr import acr_report_build, acr_report_bytes
     from reporting.models import OppePolicy
-    from reporting.oppe_report import oppe_batch_radiologists, oppe_batch_zip, oppe_reports_build
+    from reporting.reports.acr import acr_report_build, acr_report_bytes
+    from reporting.reports.oppe import oppe_batch_radiologists, oppe_batch_zip, oppe_reports_build
     from submissions.models import Submission
 
     print(f"Database: {settings.DATABASES['default']['ENGINE'].rsplit('.', 1)[-1]}")

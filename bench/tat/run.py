@@ -108,7 +108,7 @@ def worker(step: str, path: str) -> dict:
             [Membership(user=u, section=section, role=Role.RADIOLOGIST) for u in users]
         )
     elif step == "import":
-        from reporting.tat import tat_import
+        from reporting.oppe.tat import tat_import
 
         with open(path, "rb") as source:
             result = tat_import(source=source, actor=None, origin="bench")
@@ -117,7 +117,7 @@ def worker(step: str, path: str) -> dict:
         detail = {**result.counts(), "phases": result.timings}
     elif step in ("summary-6m", "summary-5y"):
         from peerlearning.models import User
-        from reporting.tat import tat_summary
+        from reporting.oppe.tat import tat_summary
 
         end = datetime.date(2026, 10, 31)
         start = datetime.date(2026, 5, 1) if step == "summary-6m" else datetime.date(2021, 11, 1)

@@ -2,7 +2,7 @@
 
 OPPE data sources: TAT rows (read-only, with the "Import TAT file" upload page on their
 list), TAT imports, credentials, FPPE events, evaluation cycles and forms, the OPPE policy.
-Leaders enter the same data on their own pages (reporting/oppe_views.py).
+Leaders enter the same data on their own pages (reporting/oppe/views.py).
 """
 
 import datetime
@@ -31,8 +31,8 @@ from reporting.models import (
     TatImport,
     TurnaroundTime,
 )
-from reporting.oppe_sources import CURRENT, EXPIRED, EXPIRING, NO_EXPIRY, STATE_LABELS
-from reporting.tat import COLUMNS, tat_header_problems
+from reporting.oppe.sources import CURRENT, EXPIRED, EXPIRING, NO_EXPIRY, STATE_LABELS
+from reporting.oppe.tat import COLUMNS, tat_header_problems
 
 logger = logging.getLogger(__name__)
 

@@ -1,7 +1,4 @@
-"""Reporting: targets, monitoring and reports (issues 5 and 7).
-
-Each part keeps its models under its own section comment below.
-"""
+"""OPPE data sources: turnaround times, credentials, FPPE events, the policy, peer evaluations."""
 
 import datetime
 
@@ -19,8 +16,8 @@ from peerlearning.models import Section
 # What the OPPE report per radiologist (Ongoing Professional Practice Evaluation) is built
 # from: report turnaround times imported from the RIS, licences and board certifications,
 # peer evaluations of the six ACGME competencies, focused-review (FPPE) event counts, and
-# the department's thresholds. Services and selectors: reporting/tat.py,
-# reporting/oppe_sources.py, reporting/evaluations.py; see docs/oppe-data.md.
+# the department's thresholds. Services and selectors: reporting/oppe/tat.py,
+# reporting/oppe/sources.py, reporting/oppe/evaluations.py; see docs/oppe-data.md.
 #
 # Records about a radiologist are PROTECTed: people are deactivated, not deleted, and an
 # accreditation record must not vanish with an account.
@@ -378,7 +375,7 @@ class EvaluationCycle(models.Model):
 class PeerEvaluation(models.Model):
     """One evaluator's form about one radiologist in a cycle (figure 2).
 
-    The evaluated radiologist never learns who wrote it; see reporting/evaluations.py.
+    The evaluated radiologist never learns who wrote it; see reporting/oppe/evaluations.py.
     """
 
     class Conclusion(models.TextChoices):
@@ -458,7 +455,3 @@ class PeerEvaluation(models.Model):
     @property
     def is_submitted(self) -> bool:
         return self.submitted_at is not None
-
-
-from reporting.models_reports import *  # noqa: E402, F403
-from reporting.models_targets import *  # noqa: E402, F403

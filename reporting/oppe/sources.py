@@ -2,8 +2,8 @@
 
 Credentials (licences, board certifications, DEA) and FPPE event counts are entered by
 department leaders (the medical staff office holds the leader role) and site administrators;
-the thresholds live in `OppePolicy`. TAT is in reporting/tat.py, peer evaluations in
-reporting/evaluations.py.
+the thresholds live in `OppePolicy`. TAT is in reporting/oppe/tat.py, peer evaluations in
+reporting/oppe/evaluations.py.
 
 Who sees a radiologist's OPPE data (credentials, FPPE counts, evaluation summary, TAT):
 

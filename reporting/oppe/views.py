@@ -1,7 +1,7 @@
 """Pages for the OPPE data sources: credentials, FPPE events, policy, peer evaluations.
 
 Who may open a page is declared here; whose data a page shows is decided in
-reporting/oppe_sources.py and reporting/evaluations.py.
+reporting/oppe/sources.py and reporting/oppe/evaluations.py.
 """
 
 import datetime
@@ -16,10 +16,9 @@ from django.views.decorators.http import require_POST
 
 from peerlearning.access import roles
 from peerlearning.models import Membership, Role, Section, User
-from reporting import evaluations as ev
-from reporting.forms_reports import default_report_year
 from reporting.models import Credential, FppeEvent, OppePolicy, OppeReferral
-from reporting.oppe_forms import (
+from reporting.oppe import evaluations as ev
+from reporting.oppe.forms import (
     CredentialForm,
     CycleForm,
     EvaluatorsForm,
@@ -29,7 +28,7 @@ from reporting.oppe_forms import (
     PeriodForm,
     RandomAssignForm,
 )
-from reporting.oppe_sources import (
+from reporting.oppe.sources import (
     credential_delete,
     credential_save,
     credential_state,
@@ -42,7 +41,8 @@ from reporting.oppe_sources import (
     oppe_radiologist_viewed,
     oppe_radiologists_managed_by,
 )
-from reporting.tat import tat_summary
+from reporting.oppe.tat import tat_summary
+from reporting.reports.forms import default_report_year
 
 leaders = roles(Role.LEADER, site_admins=True)
 radiologists_only = roles(Role.RADIOLOGIST)

@@ -32,9 +32,9 @@ from conferences.models import Attendance, Conference, ImprovementAction
 from conferences.selectors import improvement_actions_for_report
 from peerlearning.lib.pdf import html_to_pdf
 from peerlearning.models import Membership, Role, Section, User
-from reporting import charts
-from reporting.exports_targets import _text
-from reporting.targets import (
+from reporting.reports import charts
+from reporting.targets.exports import _text
+from reporting.targets.ledger import (
     ZERO,
     Ledger,
     ledgers_build,

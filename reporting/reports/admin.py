@@ -6,7 +6,7 @@ radiologist's OPPE page; the admin lets a site administrator see jobs that faile
 
 from django.contrib import admin
 
-from reporting.models_reports import GeneratedReport, OppeReferral
+from reporting.reports.models import GeneratedReport, OppeReferral
 
 
 @admin.register(GeneratedReport)

@@ -8,7 +8,7 @@ the conferences, two for the actions.
 
 The page shows `leader_dashboard_html`: the figures, rendered, are kept in the cache for
 `FIGURES_TTL` seconds under the "program" figures version, which every saved change to
-what they count bumps (reporting/targets.py `program_changed`). So a leader sees a saved
+what they count bumps (reporting/targets/ledger.py `program_changed`). So a leader sees a saved
 change on the next load, and one that bypasses saving (bulk imports) within FIGURES_TTL;
 docs/reports.md states the rule.
 """
@@ -24,8 +24,8 @@ from django.utils.safestring import mark_safe
 from conferences.models import ImprovementAction
 from peerlearning.lib.figures import figures_cached
 from peerlearning.models import Section
-from reporting import charts
-from reporting.acr import (
+from reporting.reports import charts
+from reporting.reports.acr import (
     ConferenceRow,
     RadiologistRow,
     Share,
@@ -33,7 +33,7 @@ from reporting.acr import (
     conferences_in,
     radiologist_rows,
 )
-from reporting.targets import FIGURES_TTL, PROGRAM, ledgers_build, months_between
+from reporting.targets.ledger import FIGURES_TTL, PROGRAM, ledgers_build, months_between
 from submissions.models import Reason
 
 RECENT_CONFERENCES = 24

@@ -34,8 +34,9 @@ from peerlearning.access import user_sections_with_role
 from peerlearning.lib.audit import audit_record
 from peerlearning.lib.queue import task_enqueue
 from peerlearning.models import AuditEvent, Role, Section, User
-from reporting import acr, oppe_report
-from reporting.models_reports import GeneratedReport
+from reporting.reports import acr
+from reporting.reports import oppe as oppe_report
+from reporting.reports.models import GeneratedReport
 
 logger = logging.getLogger(__name__)
 

@@ -1,7 +1,7 @@
-"""Reports for leaders (issue 7): generated files kept for later, and OPPE referrals.
+"""Reports for leaders: generated files kept for later, and OPPE referrals.
 
-Imported at the end of `reporting/models.py`. Building the reports is in reporting/acr.py and
-reporting/oppe_report.py; running them as jobs in reporting/report_jobs.py; see docs/reports.md.
+Re-exported by `reporting/models/`. Building the reports is in reporting/reports/acr.py and
+reporting/reports/oppe.py; running them as jobs in reporting/reports/jobs.py; see docs/reports.md.
 """
 
 from django.conf import settings
@@ -10,8 +10,6 @@ from django.db.models import F, Q
 from django.utils import timezone
 
 from peerlearning.models import Section
-
-__all__ = ["GeneratedReport", "OppeReferral"]
 
 
 class GeneratedReport(models.Model):

@@ -46,10 +46,13 @@ from conferences.models import Attendance, Conference
 from peerlearning.lib.audit import audit_record
 from peerlearning.lib.pdf import html_to_pdf
 from peerlearning.models import AuditEvent, Membership, Role, Section, User
-from reporting.evaluations import SUBJECT_MIN_EVALUATORS, EvaluationSummary, evaluation_summaries
-from reporting.exports_targets import _text
 from reporting.models import EvaluationCycle, FppeEvent, OppePolicy, OppeReferral
-from reporting.oppe_sources import (
+from reporting.oppe.evaluations import (
+    SUBJECT_MIN_EVALUATORS,
+    EvaluationSummary,
+    evaluation_summaries,
+)
+from reporting.oppe.sources import (
     CredentialStatus,
     FppeSummary,
     credentials_status,
@@ -57,8 +60,9 @@ from reporting.oppe_sources import (
     fppe_event_save,
     fppe_summaries,
 )
-from reporting.targets import ZERO, ledgers_build, month_of, months_between
-from reporting.tat import TatSummary, tat_summary
+from reporting.oppe.tat import TatSummary, tat_summary
+from reporting.targets.exports import _text
+from reporting.targets.ledger import ZERO, ledgers_build, month_of, months_between
 from submissions.models import RequiredAction, Submission
 
 ACCEPTABLE = "acceptable"

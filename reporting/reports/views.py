@@ -2,7 +2,7 @@
 watch progress, download again), OPPE reports and MOC letters as PDF, FPPE referrals.
 
 Which sections a leader reports on, and which generated reports they may fetch, is decided
-in reporting/report_jobs.py; whose OPPE report a person may read in reporting/oppe_sources.py
+in reporting/reports/jobs.py; whose OPPE report a person may read in reporting/oppe/sources.py
 (themselves; leaders: radiologists of the sections they lead). See docs/reports.md.
 """
 
@@ -20,19 +20,19 @@ from django.views.decorators.http import require_POST
 from peerlearning.access import roles, user_roles
 from peerlearning.lib.audit import audit_record
 from peerlearning.models import AuditEvent, Role, Section, User
-from reporting import report_jobs
-from reporting.dashboard import leader_dashboard_html
-from reporting.forms_reports import AcrReportForm, MocYearForm, OppeBatchForm, OppeReferralForm
 from reporting.models import OppePolicy
-from reporting.oppe_forms import PeriodForm
-from reporting.oppe_report import (
+from reporting.oppe.forms import PeriodForm
+from reporting.oppe.sources import oppe_radiologist_get_for_user
+from reporting.reports import jobs as report_jobs
+from reporting.reports.dashboard import leader_dashboard_html
+from reporting.reports.forms import AcrReportForm, MocYearForm, OppeBatchForm, OppeReferralForm
+from reporting.reports.oppe import (
     moc_letter_build,
     moc_letter_pdf,
     oppe_referral_set,
     oppe_report_build,
     oppe_report_pdf,
 )
-from reporting.oppe_sources import oppe_radiologist_get_for_user
 
 logger = logging.getLogger(__name__)
 

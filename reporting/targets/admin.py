@@ -6,7 +6,7 @@ the admin is the site administrator's view across sections.
 
 from django.contrib import admin
 
-from reporting.models_targets import ReminderRun, ReminderSettings, TargetExemption, TargetPolicy
+from reporting.targets.models import ReminderRun, ReminderSettings, TargetExemption, TargetPolicy
 
 
 @admin.register(TargetPolicy)

@@ -5,8 +5,8 @@ import datetime
 from django import forms
 from django.utils import timezone
 
-from reporting.models_targets import ReminderSettings, TargetExemption, TargetPolicy
-from reporting.targets import MONTH_SORTS, STATUS_FILTERS, month_of, parse_month
+from reporting.targets.ledger import MONTH_SORTS, STATUS_FILTERS, month_of, parse_month
+from reporting.targets.models import ReminderSettings, TargetExemption, TargetPolicy
 from submissions.models import Reason
 
 

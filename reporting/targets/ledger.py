@@ -39,7 +39,7 @@ from peerlearning.access import user_sections_with_role
 from peerlearning.lib.audit import audit_record
 from peerlearning.lib.figures import figures_cached, figures_changed
 from peerlearning.models import AuditEvent, Membership, Role, Section, User
-from reporting.models_targets import ReminderSettings, TargetExemption, TargetPolicy
+from reporting.targets.models import ReminderSettings, TargetExemption, TargetPolicy
 from submissions.models import Reason, SectionSubmissionSettings, Submission
 
 MONITOR_ROLES = (Role.ADMIN_ASSISTANT, Role.CHAMPION, Role.LEADER)

@@ -1,8 +1,8 @@
-"""Monthly targets, exemptions and the mid-month reminder (issue 5).
+"""Monthly targets, exemptions and the mid-month reminder.
 
-Imported at the end of `reporting/models.py`, so Django finds these models in the
-`reporting` app. How a target is computed lives in `reporting/targets.py`; the reminder
-in `reporting/reminders.py`; see docs/targets.md.
+Re-exported by `reporting/models/`, so Django finds these models in the `reporting` app. How
+a target is computed lives in `reporting/targets/ledger.py`; the reminder in
+`reporting/targets/reminders.py`; see docs/targets.md.
 """
 
 import datetime
@@ -17,8 +17,6 @@ from django.utils import timezone
 
 from peerlearning.models import Section
 from submissions.models import Reason, default_counted_reasons
-
-__all__ = ["ReminderRun", "ReminderSettings", "TargetExemption", "TargetPolicy"]
 
 
 class TargetPolicy(models.Model):

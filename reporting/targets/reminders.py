@@ -27,8 +27,7 @@ from django.utils import timezone
 from peerlearning.lib.audit import audit_record
 from peerlearning.lib.emails import email_enqueue, email_retry, render_email
 from peerlearning.models import AuditEvent, Membership, OutboundEmail, Role, Section, User
-from reporting.models_targets import ReminderRun, ReminderSettings
-from reporting.targets import (
+from reporting.targets.ledger import (
     MonthReport,
     MonthRow,
     SubmissionLine,
@@ -39,6 +38,7 @@ from reporting.targets import (
     next_month,
     without_reader,
 )
+from reporting.targets.models import ReminderRun, ReminderSettings
 from submissions.models import SectionSubmissionSettings
 
 logger = logging.getLogger(__name__)

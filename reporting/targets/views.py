@@ -3,7 +3,7 @@ the reminder's preview and sending, and the section's targets.
 
 Assistants, champions and leaders of a section see its participation numbers. Only
 assistants and champions see the submissions behind them (date, reason, accession number);
-leaders see counts. Which section a person may open is decided in `reporting/targets.py`.
+leaders see counts. Which section a person may open is decided in `reporting/targets/ledger.py`.
 """
 
 import dataclasses
@@ -23,15 +23,17 @@ from peerlearning.access import roles
 from peerlearning.lib.audit import audit_record
 from peerlearning.lib.figures import figures_cached
 from peerlearning.models import AuditEvent, User
-from reporting import exports_targets, reminders, targets
-from reporting.forms_targets import (
+from reporting.targets import exports as exports_targets
+from reporting.targets import ledger as targets
+from reporting.targets import reminders
+from reporting.targets.forms import (
     ExemptionForm,
     MonitoringFilters,
     ReminderActionForm,
     ReminderSettingsForm,
     TargetPolicyForm,
 )
-from reporting.models_targets import ReminderSettings
+from reporting.targets.models import ReminderSettings
 
 MONITORS = targets.MONITOR_ROLES
 

@@ -20,7 +20,7 @@ from django.utils import timezone
 from conferences.models import Attendance, Conference, ImprovementAction
 from peerlearning.models import Membership, Role, Section, User
 from peerlearning.testing import UserFactory
-from reporting.acr import (
+from reporting.reports.acr import (
     acr_report_build,
     acr_report_csv_zip,
     acr_report_html,

@@ -4,7 +4,7 @@ import xml.etree.ElementTree as ET
 
 import pytest
 
-from reporting.charts import Series, horizontal_bar_chart, nice_ticks, vertical_bar_chart
+from reporting.reports.charts import Series, horizontal_bar_chart, nice_ticks, vertical_bar_chart
 
 SVG = "{http://www.w3.org/2000/svg}"
 

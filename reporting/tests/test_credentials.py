@@ -11,7 +11,7 @@ from django.utils import timezone
 from peerlearning.models import AuditEvent, OutboundEmail, Role
 from peerlearning.testing import make_member
 from reporting.models import Credential, FppeEvent, OppePolicy
-from reporting.oppe_sources import (
+from reporting.oppe.sources import (
     credential_expiry_notices_send,
     credentials_status,
     fppe_summary,

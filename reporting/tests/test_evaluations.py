@@ -10,8 +10,8 @@ from django.utils import timezone
 
 from peerlearning.models import OutboundEmail, Role
 from peerlearning.testing import make_member
-from reporting import evaluations as ev
 from reporting.models import Competency, EvaluationCycle, PeerEvaluation
+from reporting.oppe import evaluations as ev
 
 DUE = datetime.date(2026, 12, 15)
 GOOD = {c.value: 4 for c in Competency} | {"conclusion": "meets", "comments": ""}

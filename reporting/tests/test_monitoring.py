@@ -12,8 +12,8 @@ from django.utils import timezone
 
 from peerlearning.models import AuditEvent, OutboundEmail, Role
 from peerlearning.testing import make_member
-from reporting.models_targets import ReminderSettings, TargetExemption, TargetPolicy
-from reporting.targets import month_of
+from reporting.targets.ledger import month_of
+from reporting.targets.models import ReminderSettings, TargetExemption, TargetPolicy
 from reporting.tests.test_targets import submit
 
 pytestmark = pytest.mark.django_db

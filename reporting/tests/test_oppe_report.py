@@ -24,7 +24,7 @@ from reporting.models import (
     PeerEvaluation,
     TurnaroundTime,
 )
-from reporting.oppe_report import (
+from reporting.reports.oppe import (
     ACCEPTABLE,
     NEEDS_IMPROVEMENT,
     NOT_APPLICABLE,

@@ -9,9 +9,10 @@ from django.utils import timezone
 
 from peerlearning.lib.emails import email_enqueue, email_send_due
 from peerlearning.models import Membership, OutboundEmail
-from reporting import reminders
-from reporting.models_targets import ReminderRun, ReminderSettings
-from reporting.reminders import (
+from reporting.targets import reminders
+from reporting.targets.ledger import month_of, month_start_at, next_month
+from reporting.targets.models import ReminderRun, ReminderSettings
+from reporting.targets.reminders import (
     month_summaries_send,
     reminder_batch,
     reminder_key,
@@ -19,7 +20,6 @@ from reporting.reminders import (
     reminders_dispatch_due,
     reminders_send,
 )
-from reporting.targets import month_of, month_start_at, next_month
 from reporting.tests.test_targets import submit
 from submissions.models import SectionSubmissionSettings
 
@@ -112,7 +112,7 @@ def test_those_on_target_get_nothing_when_the_section_says_so(
 def test_a_radiologist_who_left_or_is_on_leave_all_month_gets_nothing(
     neuro_month, smtp_sink, django_capture_on_commit_callbacks
 ):
-    from reporting.models_targets import TargetExemption
+    from reporting.targets.models import TargetExemption
 
     d = neuro_month
     TargetExemption.objects.create(

@@ -13,9 +13,8 @@ from django.utils import timezone
 
 from peerlearning.models import AuditEvent, Membership, Role, Section
 from peerlearning.testing import make_member
-from reporting import report_jobs
-from reporting.models_reports import GeneratedReport
-from reporting.report_jobs import (
+from reporting.reports import jobs as report_jobs
+from reporting.reports.jobs import (
     ReportFileDamaged,
     acr_request,
     oppe_batch_request,
@@ -25,6 +24,7 @@ from reporting.report_jobs import (
     reports_requeue_waiting,
     reports_visible_to,
 )
+from reporting.reports.models import GeneratedReport
 
 pytestmark = pytest.mark.django_db
 

@@ -12,7 +12,7 @@ from conferences.models import Conference
 from peerlearning.models import AuditEvent, Membership, Role
 from peerlearning.testing import SectionFactory, make_member
 from reporting.models import FppeEvent, OppePolicy, OppeReferral
-from reporting.models_reports import GeneratedReport
+from reporting.reports.models import GeneratedReport
 from reporting.tests.test_targets import submit
 from submissions.tests.pdftext import pdf_text
 
@@ -369,7 +369,7 @@ def test_every_report_as_each_role(client, department):
 def test_the_reports_list_takes_the_same_queries_for_two_or_twenty_reports(
     client, department, django_assert_max_num_queries
 ):
-    from reporting.report_jobs import acr_request
+    from reporting.reports.jobs import acr_request
 
     def ask():
         acr_request(

@@ -9,8 +9,7 @@ from django.utils import timezone
 
 from peerlearning.models import Membership, Role, Section
 from peerlearning.testing import make_member
-from reporting.models_targets import TargetExemption, TargetPolicy
-from reporting.targets import (
+from reporting.targets.ledger import (
     month_report,
     month_start_at,
     person_month,
@@ -19,6 +18,7 @@ from reporting.targets import (
     target_policy_for,
     year_report,
 )
+from reporting.targets.models import TargetExemption, TargetPolicy
 from submissions.models import SectionSubmissionSettings, Submission
 
 pytestmark = pytest.mark.django_db
@@ -259,7 +259,7 @@ def test_filters_and_sorts(department):
 
 
 def test_attendance_shows_as_unknown_without_the_conferences_selector(department, monkeypatch):
-    monkeypatch.setattr("reporting.targets.attendance_selector", lambda: None)
+    monkeypatch.setattr("reporting.targets.ledger.attendance_selector", lambda: None)
     report = month_report(section=department.neuro, month=MARCH)
     assert not report.attendance_known
     assert report.rows[0].cell.attended is None
@@ -268,7 +268,7 @@ def test_attendance_shows_as_unknown_without_the_conferences_selector(department
 def fake_attendance(held: int, credited_in=lambda month: {}):
     """Stands in for the grouped attendance query: `held` conferences every month, and
     `credited_in(month)` -> {user id: conferences credited}."""
-    from reporting.targets import Attendance
+    from reporting.targets.ledger import Attendance
 
     def fake(sections, months):
         return {
@@ -284,7 +284,7 @@ def fake_attendance(held: int, credited_in=lambda month: {}):
 def test_attendance_against_a_share_of_the_conferences_held(department, monkeypatch):
     # Two conferences a month; the radiologist attended both in March, none before.
     monkeypatch.setattr(
-        "reporting.targets._attendance_many",
+        "reporting.targets.ledger._attendance_many",
         fake_attendance(2, lambda month: {department.radiologist.pk: 2} if month == MARCH else {}),
     )
     report = month_report(section=department.neuro, month=MARCH)
@@ -296,7 +296,7 @@ def test_attendance_against_a_share_of_the_conferences_held(department, monkeypa
 
 
 def test_attendance_as_a_count_per_year(department, monkeypatch):
-    monkeypatch.setattr("reporting.targets._attendance_many", fake_attendance(1))
+    monkeypatch.setattr("reporting.targets.ledger._attendance_many", fake_attendance(1))
     policy(
         department.neuro,
         datetime.date(2026, 1, 1),

@@ -14,7 +14,7 @@ from django.urls import reverse
 from peerlearning.models import AuditEvent, Role
 from peerlearning.testing import SectionFactory, make_member
 from reporting.models import TatImport, TurnaroundTime
-from reporting.tat import MAX_ERRORS, tat_import
+from reporting.oppe.tat import MAX_ERRORS, tat_import
 
 SHARED_SAMPLE = Path(settings.BASE_DIR).parent / "shared" / "samples" / "tat.csv"
 KEPT_SAMPLE = Path(__file__).parent / "data" / "tat.csv"
@@ -364,7 +364,7 @@ def test_a_file_with_the_wrong_header_is_refused_at_upload(admin_client, roster)
 
 
 def test_a_second_delivery_of_the_import_task_does_nothing(admin_client, roster, sample):
-    from reporting.tat import tat_import_run
+    from reporting.oppe.tat import tat_import_run
 
     record = TatImport.objects.create(file_name="x.csv")
     record.file.save("x.csv", ContentFile(sample))

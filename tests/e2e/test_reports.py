@@ -1,8 +1,8 @@
 import pytest
 
-from reporting import report_jobs
-from reporting.models_reports import GeneratedReport
-from reporting.report_jobs import report_run
+from reporting.reports import jobs as report_jobs
+from reporting.reports.jobs import report_run
+from reporting.reports.models import GeneratedReport
 from tests.e2e.test_signin import sign_in
 
 pytestmark = pytest.mark.e2e

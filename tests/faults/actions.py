@@ -19,7 +19,7 @@ def reminder_section(*, people: int) -> dict:
     from django.utils import timezone
 
     from peerlearning.models import Membership, Role, Section, User
-    from reporting.models_targets import ReminderSettings
+    from reporting.targets.models import ReminderSettings
 
     section = Section.objects.create(name="Drill: teleradiology", slug="drill-tele")
     password = make_password(None)

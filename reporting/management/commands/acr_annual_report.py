@@ -18,7 +18,12 @@ from django.utils import timezone
 
 from peerlearning.lib.audit import audit_record
 from peerlearning.models import AuditEvent, Section
-from reporting.acr import acr_report_build, acr_report_bytes, period_for_year, report_sections
+from reporting.reports.acr import (
+    acr_report_build,
+    acr_report_bytes,
+    period_for_year,
+    report_sections,
+)
 
 
 class Command(BaseCommand):

@@ -6,7 +6,7 @@ from pathlib import Path
 from django.core.management.base import BaseCommand, CommandError
 
 from peerlearning.models import User
-from reporting.tat import COLUMNS, tat_import
+from reporting.oppe.tat import COLUMNS, tat_import
 
 
 class Command(BaseCommand):

@@ -11,9 +11,9 @@ from django.core.management.base import BaseCommand, CommandError
 from django.utils import timezone
 
 from peerlearning.models import Section
-from reporting.models_targets import ReminderSettings
-from reporting.reminders import reminders_send
-from reporting.targets import month_key, month_of, parse_month
+from reporting.targets.ledger import month_key, month_of, parse_month
+from reporting.targets.models import ReminderSettings
+from reporting.targets.reminders import reminders_send
 
 
 class Command(BaseCommand):

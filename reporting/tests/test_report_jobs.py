@@ -11,6 +11,7 @@ from django.core.files.storage import default_storage
 from django.http import Http404
 from django.utils import timezone
 
+from peerlearning.lib import queue
 from peerlearning.models import AuditEvent, Membership, Role, Section
 from peerlearning.testing import make_member
 from reporting.reports import jobs as report_jobs
@@ -56,7 +57,7 @@ def test_asking_queues_the_job_after_commit_and_the_worker_stores_the_file(
     department, django_capture_on_commit_callbacks, monkeypatch
 ):
     queued = []
-    monkeypatch.setattr(report_jobs, "_queue", queued.append)
+    monkeypatch.setattr(queue, "_send", lambda name, args: queued.append(args[0]))
 
     with django_capture_on_commit_callbacks(execute=True):
         report = ask(department)
@@ -113,10 +114,10 @@ def test_a_job_whose_worker_died_is_claimed_again_once_stale(department):
 
 
 def test_the_periodic_pick_up_queues_waiting_jobs_and_gives_up_on_hopeless_ones(
-    department, monkeypatch
+    department, django_capture_on_commit_callbacks, monkeypatch
 ):
     queued = []
-    monkeypatch.setattr(report_jobs, "_queue", queued.append)
+    monkeypatch.setattr(queue, "_send", lambda name, args: queued.append(args[0]))
     now = timezone.now()
     fresh = ask(department)
     waiting = ask(department)
@@ -130,7 +131,8 @@ def test_the_periodic_pick_up_queues_waiting_jobs_and_gives_up_on_hopeless_ones(
         started_at=now - report_jobs.STALE_AFTER - datetime.timedelta(minutes=1),
     )
 
-    assert reports_requeue_waiting(now=now) == 1
+    with django_capture_on_commit_callbacks(execute=True):
+        assert reports_requeue_waiting(now=now) == 1
 
     assert queued == [waiting.pk]
     assert GeneratedReport.objects.get(pk=fresh.pk).status == GeneratedReport.Status.PENDING

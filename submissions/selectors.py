@@ -429,7 +429,7 @@ class MonthProgress:
 
 def monthly_target_for(*, user: User, month: datetime.date) -> int | None:
     """The person's submission target for a month, from the sections' target policies."""
-    from reporting.targets.ledger import submission_target_for  # reporting builds on submissions
+    from reporting.targets.selectors import submission_target_for  # reporting builds on submissions
 
     return submission_target_for(user=user, month=month)
 

@@ -244,7 +244,7 @@ def build_big_section(people: int):
     from django.utils import timezone
 
     from peerlearning.models import Membership, Role, Section, User
-    from reporting.targets.ledger import month_of, month_start_at
+    from reporting.months import month_of, month_start_at
     from submissions.models import Submission
 
     section = Section.objects.create(name="Bench: teleradiology", slug="bench-tele")
@@ -293,7 +293,7 @@ def measure_reminders(people: int) -> None:
     from peerlearning.lib import emails
     from peerlearning.models import OutboundEmail
     from peerlearning.testing import SmtpSink
-    from reporting.targets.ledger import month_of
+    from reporting.months import month_of
     from reporting.targets.reminders import reminders_send
 
     print(f"\nReminders: {people:,} radiologists, one section, {connection.vendor}.")

@@ -32,18 +32,10 @@ from conferences.models import Attendance, Conference, ImprovementAction
 from conferences.selectors import improvement_actions_for_report
 from peerlearning.lib.pdf import html_to_pdf
 from peerlearning.models import Membership, Role, Section, User
+from reporting.months import month_start_at, months_between, next_month
 from reporting.reports import charts
 from reporting.targets.exports import _text
-from reporting.targets.ledger import (
-    ZERO,
-    Ledger,
-    ledgers_build,
-    month_start_at,
-    months_between,
-    next_month,
-    policy_for,
-    round_target,
-)
+from reporting.targets.ledger import ZERO, Ledger, ledgers_build, policy_for, round_target
 from submissions.models import DiscrepancyType, Reason, Submission
 
 Progress = Callable[[int, str], None]

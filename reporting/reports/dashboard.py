@@ -24,6 +24,7 @@ from django.utils.safestring import mark_safe
 from conferences.models import ImprovementAction
 from peerlearning.lib.figures import figures_cached
 from peerlearning.models import Section
+from reporting.months import months_between
 from reporting.reports import charts
 from reporting.reports.acr import (
     ConferenceRow,
@@ -33,7 +34,7 @@ from reporting.reports.acr import (
     conferences_in,
     radiologist_rows,
 )
-from reporting.targets.ledger import FIGURES_TTL, PROGRAM, ledgers_build, months_between
+from reporting.targets.ledger import FIGURES_TTL, PROGRAM, ledgers_build
 from submissions.models import Reason
 
 RECENT_CONFERENCES = 24

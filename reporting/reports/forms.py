@@ -7,8 +7,8 @@ from django.utils import timezone
 
 from peerlearning.models import Section
 from reporting.models import OppePolicy
+from reporting.months import month_of, next_month, parse_month
 from reporting.reports.models import GeneratedReport
-from reporting.targets.ledger import month_of, next_month, parse_month
 
 YEARS_BACK = 8
 MAX_MONTHS = 24

@@ -47,6 +47,7 @@ from peerlearning.lib.audit import audit_record
 from peerlearning.lib.pdf import html_to_pdf
 from peerlearning.models import AuditEvent, Membership, Role, Section, User
 from reporting.models import EvaluationCycle, FppeEvent, OppePolicy, OppeReferral
+from reporting.months import month_of, months_between
 from reporting.oppe.evaluations import (
     SUBJECT_MIN_EVALUATORS,
     EvaluationSummary,
@@ -62,7 +63,7 @@ from reporting.oppe.sources import (
 )
 from reporting.oppe.tat import TatSummary, tat_summary
 from reporting.targets.exports import _text
-from reporting.targets.ledger import ZERO, ledgers_build, month_of, months_between
+from reporting.targets.ledger import ZERO, ledgers_build
 from submissions.models import RequiredAction, Submission
 
 ACCEPTABLE = "acceptable"

@@ -6,7 +6,7 @@ take one. Every export is audited by the view that serves it.
 
 import tablib
 
-from reporting.targets.ledger import MonthReport, YearReport
+from reporting.targets.monitoring import MonthReport, YearReport
 
 FORMATS = {
     "csv": ("text/csv; charset=utf-8", "csv"),

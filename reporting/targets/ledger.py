@@ -20,34 +20,20 @@ Rules, in one place:
   is not marked "not counted" by a champion, and its reason is one the policy counts.
 """
 
-import calendar
 import datetime
-import functools
 from collections import defaultdict
 from dataclasses import dataclass, field
 from decimal import ROUND_HALF_UP, Decimal
-from typing import TypeVar
 
-from django.core.exceptions import ValidationError
-from django.db import transaction
-from django.db.models import Count, Q, QuerySet
+from django.db.models import Count, Q
 from django.db.models.functions import TruncMonth
-from django.http import Http404
 from django.utils import timezone
 
-from peerlearning.access import user_sections_with_role
-from peerlearning.lib.audit import audit_record
 from peerlearning.lib.figures import figures_cached, figures_changed
-from peerlearning.models import AuditEvent, Membership, Role, Section, User
-from reporting.targets.models import ReminderSettings, TargetExemption, TargetPolicy
+from peerlearning.models import Membership, Role, Section, User
+from reporting.months import as_month, days_in, month_key, month_of, month_start_at, next_month
+from reporting.targets.models import TargetExemption, TargetPolicy
 from submissions.models import Reason, SectionSubmissionSettings, Submission
-
-MONITOR_ROLES = (Role.ADMIN_ASSISTANT, Role.CHAMPION, Role.LEADER)
-# Who may read the submissions behind the numbers (date, reason, accession number).
-DETAIL_ROLES = (Role.ADMIN_ASSISTANT, Role.CHAMPION)
-POLICY_ROLES = (Role.CHAMPION, Role.LEADER)
-EXEMPTION_ROLES = (Role.ADMIN_ASSISTANT, Role.LEADER)
-REMINDER_ROLES = (Role.ADMIN_ASSISTANT, Role.CHAMPION)
 
 ONE = Decimal(1)
 ZERO = Decimal(0)
@@ -61,47 +47,6 @@ FIGURES_TTL = 60
 # Submission fields the figures depend on; saves of others (status, due times: several per
 # submission) leave them alone.
 SUBMISSION_FIELDS_COUNTED = {"section", "submitter", "reason", "counted", "created_at"}
-
-
-# Months ---------------------------------------------------------------------------------
-
-
-def month_of(day: datetime.date) -> datetime.date:
-    return day.replace(day=1)
-
-
-def next_month(month: datetime.date) -> datetime.date:
-    return (month.replace(day=1) + datetime.timedelta(days=32)).replace(day=1)
-
-
-def days_in(month: datetime.date) -> int:
-    return calendar.monthrange(month.year, month.month)[1]
-
-
-def month_start_at(month: datetime.date) -> datetime.datetime:
-    """Midnight on the month's first day in the site's time zone."""
-    return datetime.datetime.combine(month, datetime.time(), tzinfo=timezone.get_current_timezone())
-
-
-def parse_month(text: str | None) -> datetime.date | None:
-    """'2026-03' -> date(2026, 3, 1); None for anything else."""
-    try:
-        year, month = (int(part) for part in (text or "").split("-"))
-        return datetime.date(year, month, 1)
-    except ValueError:
-        return None
-
-
-def month_key(month: datetime.date) -> str:
-    return f"{month:%Y-%m}"
-
-
-def months_between(first: datetime.date, last: datetime.date) -> list[datetime.date]:
-    months, month = [], month_of(first)
-    while month <= last:
-        months.append(month)
-        month = next_month(month)
-    return months
 
 
 def round_target(value: Decimal) -> int:
@@ -118,86 +63,6 @@ def program_changed(sender, instance=None, created=False, update_fields=None, **
     ):
         return
     figures_changed(PROGRAM)
-
-
-# Who may see which section ----------------------------------------------------------------
-
-
-def sections_for_monitoring(*, user: User) -> QuerySet[Section]:
-    return Section.objects.filter(
-        pk__in=user_sections_with_role(user, *MONITOR_ROLES), is_active=True
-    ).order_by("name")
-
-
-def section_for(*, user: User, pk: int | str | None, allowed=MONITOR_ROLES) -> Section:
-    """A section the person holds one of the roles in (the first one when pk is empty); 404."""
-    sections = Section.objects.filter(
-        pk__in=user_sections_with_role(user, *allowed), is_active=True
-    ).order_by("name")
-    if pk in (None, ""):
-        section = sections.first()
-    else:
-        try:
-            section = sections.filter(pk=int(pk)).first()
-        except (TypeError, ValueError):
-            section = None
-    if section is None:
-        raise Http404
-    return section
-
-
-@dataclass(frozen=True)
-class MonitoringScope:
-    section: Section  # the one asked for (the first by name when none was)
-    sections: list[Section]  # every active section they monitor, by name
-    roles: frozenset[str]  # theirs today in `section`
-
-
-def monitoring_scope(*, user: User, pk: int | str | None, allowed=MONITOR_ROLES) -> MonitoringScope:
-    """`section_for`, `sections_for_monitoring` and `roles_in_section` in one query; 404.
-
-    The section's reminder settings come along (`ReminderSettings.for_section` reads them
-    from the section without a query): the month page shows them.
-    """
-    memberships = (
-        Membership.objects.current()
-        .filter(user=user, section__is_active=True)
-        .select_related("section__reminder_settings")
-        .order_by("section__name", "section_id")
-    )
-    sections: dict[int, Section] = {}
-    roles: dict[int, set[str]] = {}
-    for membership in memberships:
-        sections.setdefault(membership.section_id, membership.section)
-        roles.setdefault(membership.section_id, set()).add(membership.role)
-    eligible = [s for s in sections.values() if roles[s.pk] & set(allowed)]
-    if pk in (None, ""):
-        section = eligible[0] if eligible else None
-    else:
-        try:
-            section = next((s for s in eligible if s.pk == int(pk)), None)
-        except (TypeError, ValueError):
-            section = None
-    if section is None:
-        raise Http404
-    return MonitoringScope(
-        section=section,
-        sections=[s for s in sections.values() if roles[s.pk] & set(MONITOR_ROLES)],
-        roles=frozenset(roles[section.pk]),
-    )
-
-
-def roles_in_section(*, user: User, section: Section) -> frozenset[str]:
-    return frozenset(
-        Membership.objects.current()
-        .filter(user=user, section=section)
-        .values_list("role", flat=True)
-    )
-
-
-def sees_detail(roles: frozenset[str]) -> bool:
-    """Assistants and champions read the submissions; leaders see counts only."""
-    return bool(roles & set(DETAIL_ROLES))
 
 
 # Policies -----------------------------------------------------------------------------------
@@ -343,7 +208,7 @@ def _exemptions(section: Section, start: datetime.date, end: datetime.date):
     return found
 
 
-def _exemption_in(exemption: TargetExemption, month: datetime.date) -> bool:
+def exemption_in(exemption: TargetExemption, month: datetime.date) -> bool:
     return exemption.starts_on < next_month(month) and (
         exemption.ends_on is None or exemption.ends_on >= month
     )
@@ -357,7 +222,7 @@ def _share(
     """The share of a month a person owes a target for (0 to 1)."""
     following = next_month(month)
     covers_all = any(start <= month and (end is None or end >= following) for start, end in spans)
-    relevant = [e for e in exemptions if _exemption_in(e, month)]
+    relevant = [e for e in exemptions if exemption_in(e, month)]
     if covers_all and not relevant:
         return ONE
     total = ZERO
@@ -432,24 +297,12 @@ def _submission_counts_many(
     )
     found = {}
     for row in rows:
-        month = _as_month(row["month"])
+        month = as_month(row["month"])
         found[(row["section_id"], row["submitter_id"], month)] = (
             row["submitted"],
             row.get("counted_n", 0),
         )
     return found
-
-
-@functools.lru_cache(maxsize=256)
-def _as_month(value) -> datetime.date:
-    """A TruncMonth value as the month's first day in the site's time zone.
-
-    Cached: a grouped query returns the same dozen months on thousands of rows, and the
-    time-zone conversion was a tenth of the dashboards' Python time.
-    """
-    if isinstance(value, datetime.datetime):
-        return timezone.localtime(value).date() if timezone.is_aware(value) else value.date()
-    return value
 
 
 def _submission_counts(
@@ -601,7 +454,7 @@ def _attendance_many(
         .annotate(n=Count("pk"))
         .order_by()
     ):
-        found[row["section_id"]].held[_as_month(row["month"])] = row["n"]
+        found[row["section_id"]].held[as_month(row["month"])] = row["n"]
     for row in (
         ConferenceAttendance.objects.filter(
             conference__in=held,
@@ -615,7 +468,7 @@ def _attendance_many(
         .order_by()
     ):
         attended = found[row["conference__section_id"]].attended
-        attended.setdefault(_as_month(row["month"]), {})[row["user_id"]] = row["n"]
+        attended.setdefault(as_month(row["month"]), {})[row["user_id"]] = row["n"]
     for figures in found.values():
         for month in months:
             figures.attended.setdefault(month, {})
@@ -712,577 +565,3 @@ def ledgers_build(
             attendance=section_attendance,
         )
     return ledgers
-
-
-# The month dashboard ------------------------------------------------------------------------
-
-
-@dataclass
-class MonthRow:
-    person: Person
-    cell: Cell
-    ytd_counted: int
-    ytd_target: int
-    ytd_attended: int | None
-    ytd_attendance_target: int | None
-    exemptions: list[TargetExemption]
-
-    @property
-    def user(self) -> User:
-        return self.person.user
-
-    @property
-    def submissions_behind(self) -> bool:
-        return self.cell.counted < self.cell.target
-
-    @property
-    def attendance_behind(self) -> bool:
-        # Conferences are too few to judge a single month: the year so far decides.
-        return self.ytd_attendance_target is not None and (
-            (self.ytd_attended or 0) < self.ytd_attendance_target
-        )
-
-    @property
-    def behind(self) -> bool:
-        # A month without a target (all of it on leave) flags nobody.
-        return not self.exempt and (self.submissions_behind or self.attendance_behind)
-
-    @property
-    def exempt(self) -> bool:
-        return self.cell.target == 0
-
-    @property
-    def progress(self) -> float:
-        """Share of the month's target done, for sorting (no target sorts as done)."""
-        return self.cell.counted / self.cell.target if self.cell.target else 1.0
-
-    @property
-    def counted(self) -> int:
-        return self.cell.counted
-
-    @property
-    def search(self) -> str:
-        """First name, last name and e-mail, lower-case, a line each: what the name filter
-        matches (a filter word never spans two lines)."""
-        user = self.user
-        return f"{user.first_name.lower()}\n{user.last_name.lower()}\n{user.email.lower()}"
-
-    @property
-    def exemption_labels(self) -> list[str]:
-        labels = []
-        for exemption in self.exemptions:
-            if exemption.kind == TargetExemption.Kind.PART_TIME:
-                labels.append(f"Part-time {exemption.fte:.2f} FTE")
-            else:
-                labels.append("Leave")
-        return labels
-
-
-@dataclass
-class MonthLine:
-    """A month row reduced to what filtering and sorting need, with the row's HTML rendered
-    once: what the month page keeps in the cache (a `MonthRow` holds the whole year)."""
-
-    user_id: int
-    search: str
-    behind: bool
-    exempt: bool
-    progress: float
-    counted: int
-    ytd_attended: int | None
-    html: str
-
-    @classmethod
-    def of(cls, row: MonthRow, html: str) -> "MonthLine":
-        return cls(
-            user_id=row.user.pk,
-            search=row.search,
-            behind=row.behind,
-            exempt=row.exempt,
-            progress=row.progress,
-            counted=row.counted,
-            ytd_attended=row.ytd_attended,
-            html=html,
-        )
-
-
-@dataclass
-class MonthTotals:
-    people: int = 0
-    met: int = 0
-    behind: int = 0
-    exempt: int = 0
-    counted: int = 0
-    submitted: int = 0
-    target: int = 0
-    held: int | None = None
-    held_ytd: int | None = None
-    attended: int | None = None
-    attendance_target: int | None = None
-
-    @property
-    def percent_of_target(self) -> int | None:
-        return round(100 * self.counted / self.target) if self.target else None
-
-
-@dataclass
-class MonthReport:
-    section: Section
-    month: datetime.date
-    policy: TargetPolicy
-    rows: list[MonthRow]
-    totals: MonthTotals
-    attendance_known: bool
-
-
-MONTH_SORTS = {
-    "name": "Name",
-    "progress": "Furthest behind first",
-    "submissions": "Most submissions first",
-    "attendance": "Least attendance first",
-}
-R = TypeVar("R")  # a month row: `MonthRow`, or the `MonthLine` the page caches
-STATUS_FILTERS = {"": "Everyone", "behind": "Behind", "met": "On target", "exempt": "No target"}
-
-
-def month_report(
-    *,
-    section: Section,
-    month: datetime.date,
-    status: str = "",
-    query: str = "",
-    sort: str = "name",
-) -> MonthReport:
-    """Each participating radiologist's month and year to date, filtered and sorted."""
-    month = month_of(month)
-    ledger = ledger_build(section=section, months=months_between(month.replace(month=1), month))
-    rows = []
-    for person in ledger.people:
-        cell = person.cells.get(month)
-        if cell is None:
-            continue
-        cells = list(person.cells.values())
-        known = ledger.attendance is not None
-        rows.append(
-            MonthRow(
-                person=person,
-                cell=cell,
-                ytd_counted=sum(c.counted for c in cells),
-                ytd_target=round_target(sum((c.target_exact for c in cells), ZERO)),
-                ytd_attended=sum(c.attended or 0 for c in cells) if known else None,
-                ytd_attendance_target=round_target(
-                    sum((c.attendance_target_exact or ZERO for c in cells), ZERO)
-                )
-                if known
-                else None,
-                exemptions=[e for e in person.exemptions if _exemption_in(e, month)],
-            )
-        )
-    totals = _month_totals(rows, ledger, month)
-    rows = filter_and_sort(rows, status=status, query=query, sort=sort)
-    return MonthReport(
-        section=section,
-        month=month,
-        policy=ledger.policy(month),
-        rows=rows,
-        totals=totals,
-        attendance_known=ledger.attendance is not None,
-    )
-
-
-def _month_totals(rows: list[MonthRow], ledger: Ledger, month: datetime.date) -> MonthTotals:
-    # `people` counts those with a target; a whole month of leave is counted apart.
-    totals = MonthTotals()
-    for row in rows:
-        totals.counted += row.cell.counted
-        totals.submitted += row.cell.submitted
-        totals.target += row.cell.target
-        if row.exempt:
-            totals.exempt += 1
-            continue
-        totals.people += 1
-        if row.cell.met:
-            totals.met += 1
-        if row.behind:
-            totals.behind += 1
-    if ledger.attendance is not None:
-        totals.held = ledger.held(month)
-        totals.held_ytd = sum(ledger.attendance.held.values())
-        totals.attended = sum(row.cell.attended or 0 for row in rows)
-        totals.attendance_target = sum(row.cell.attendance_target or 0 for row in rows)
-    return totals
-
-
-def filter_and_sort(rows: list[R], *, status: str, query: str, sort: str) -> list[R]:
-    """The month's rows (`MonthRow` or `MonthLine`) the filters keep, in the order asked."""
-    if status == "behind":
-        rows = [r for r in rows if r.behind]
-    elif status == "met":
-        rows = [r for r in rows if not r.behind and not r.exempt]
-    elif status == "exempt":
-        rows = [r for r in rows if r.exempt]
-    for word in query.lower().split()[:3]:
-        rows = [r for r in rows if word in r.search]
-    rows = list(rows)
-    if sort == "progress":
-        rows.sort(key=lambda r: (r.progress, r.counted))
-    elif sort == "submissions":
-        rows.sort(key=lambda r: -r.counted)
-    elif sort == "attendance":
-        rows.sort(key=lambda r: r.ytd_attended if r.ytd_attended is not None else 0)
-    return rows
-
-
-# The year grid --------------------------------------------------------------------------------
-
-
-@dataclass
-class YearRow:
-    user: User
-    cells: list[Cell | None]  # January to December; None: no target that month, or not yet
-    counted: int
-    target: int
-    attended: int | None
-    attendance_target: int | None
-
-    @property
-    def behind(self) -> bool:
-        return self.counted < self.target or (
-            self.attendance_target is not None and (self.attended or 0) < self.attendance_target
-        )
-
-
-@dataclass
-class YearReport:
-    section: Section
-    year: int
-    months: list[datetime.date]  # the twelve months
-    through: datetime.date  # the last month with figures (this month, for the current year)
-    rows: list[YearRow]
-    month_counted: list[int | None]
-    month_target: list[int | None]
-    held: list[int | None]
-    attendance_known: bool
-
-
-def year_report(
-    *, section: Section, year: int, today: datetime.date | None = None, query: str = ""
-) -> YearReport:
-    """Radiologists by months for one calendar year, through this month when it is this year."""
-    today = today or timezone.localdate()
-    twelve = [datetime.date(year, m, 1) for m in range(1, 13)]
-    through = min(twelve[-1], month_of(today)) if year >= today.year else twelve[-1]
-    months = [m for m in twelve if m <= through] or twelve[:1]
-    ledger = ledger_build(section=section, months=months)
-    known = ledger.attendance is not None
-    rows = []
-    for person in ledger.people:
-        cells = list(person.cells.values())
-        rows.append(
-            YearRow(
-                user=person.user,
-                cells=[person.cells.get(m) if m <= through else None for m in twelve],
-                counted=sum(c.counted for c in cells),
-                target=round_target(sum((c.target_exact for c in cells), ZERO)),
-                attended=sum(c.attended or 0 for c in cells) if known else None,
-                attendance_target=round_target(
-                    sum((c.attendance_target_exact or ZERO for c in cells), ZERO)
-                )
-                if known
-                else None,
-            )
-        )
-    for word in query.lower().split()[:3]:
-        rows = [
-            r
-            for r in rows
-            if word in f"{r.user.first_name} {r.user.last_name} {r.user.email}".lower()
-        ]
-    month_counted, month_target, held = [], [], []
-    for m in twelve:
-        if m > through or m not in months:
-            month_counted.append(None)
-            month_target.append(None)
-            held.append(None)
-            continue
-        month_cells = [r.cells[m.month - 1] for r in rows if r.cells[m.month - 1] is not None]
-        month_counted.append(sum(c.counted for c in month_cells))
-        month_target.append(sum(c.target for c in month_cells))
-        held.append(ledger.held(m))
-    return YearReport(
-        section=section,
-        year=year,
-        months=twelve,
-        through=through,
-        rows=rows,
-        month_counted=month_counted,
-        month_target=month_target,
-        held=held,
-        attendance_known=known,
-    )
-
-
-# One radiologist's month (the drill-down, and the reminder's "current submissions") ----------
-
-
-@dataclass(frozen=True)
-class SubmissionLine:
-    created_at: datetime.datetime
-    reason: str
-    reason_label: str
-    accession_number: str
-    counts: bool
-    not_counted_label: str
-    original_reader_id: int | None
-
-
-def month_submission_lines(
-    *,
-    section: Section,
-    month: datetime.date,
-    policy: TargetPolicy | None = None,
-    user_ids: list[int] | None = None,
-) -> dict[int, list[SubmissionLine]]:
-    """{submitter id: their submissions to the section in the month}, in one query.
-
-    What the reminder calls "current submissions": date, reason, accession number, and
-    whether each counts toward the target (and why not).
-    """
-    month = month_of(month)
-    policy = policy or target_policy_for(section=section, month=month)
-    rows = Submission.objects.filter(
-        section=section,
-        created_at__gte=month_start_at(month),
-        created_at__lt=month_start_at(next_month(month)),
-    )
-    if user_ids is not None:
-        rows = rows.filter(submitter_id__in=user_ids)
-    found: dict[int, list[SubmissionLine]] = defaultdict(list)
-    for s in rows.only(
-        "submitter_id",
-        "created_at",
-        "reason",
-        "reason_detail",
-        "accession_number",
-        "counted",
-        "not_counted_reason",
-        "original_reader_id",
-    ).order_by("created_at", "pk"):
-        counts = s.counted and s.reason in (policy.counted_reasons or [])
-        if not s.counted:
-            why = f"not counted: {s.get_not_counted_reason_display().lower()}"
-        elif not counts:
-            why = "this reason does not count toward the target"
-        else:
-            why = ""
-        found[s.submitter_id].append(
-            SubmissionLine(
-                created_at=s.created_at,
-                reason=s.reason,
-                reason_label=s.reason_label,
-                accession_number=s.accession_number,
-                counts=counts,
-                not_counted_label=why,
-                original_reader_id=s.original_reader_id,
-            )
-        )
-    return found
-
-
-def without_reader(lines: list[SubmissionLine], reader: User | None) -> list[SubmissionLine]:
-    """Leave out submissions whose original reader is `reader`.
-
-    A champion or assistant reading someone's list (or previewing their e-mail) must not
-    learn who gave them feedback (DOMAIN.md principle 2).
-    """
-    if reader is None:
-        return lines
-    return [line for line in lines if line.original_reader_id != reader.pk]
-
-
-@dataclass
-class PersonMonth:
-    user: User
-    month: datetime.date
-    cell: Cell | None
-    lines: list[SubmissionLine] | None  # None for viewers who see counts only
-    by_reason: list[tuple[str, int, int]]  # (reason label, submitted, counted)
-    exemptions: list[TargetExemption]
-
-
-def person_month(*, viewer: User, section: Section, user_id: int, month: datetime.date):
-    """One radiologist's month for the dashboard's drill-down; 404 when not in the program.
-
-    Leaders get counts by reason only; assistants and champions the list (audited, because
-    accession numbers identify a patient's study).
-    """
-    month = month_of(month)
-    ledger = ledger_build(section=section, months=[month], with_attendance=True)
-    person = next((p for p in ledger.people if p.user.pk == user_id), None)
-    if person is None:
-        raise Http404
-    policy = ledger.policy(month)
-    counts: dict[str, list[int]] = {value: [0, 0] for value in Reason.values}
-    all_lines = month_submission_lines(
-        section=section, month=month, policy=policy, user_ids=[user_id]
-    ).get(user_id, [])
-    for line in all_lines:
-        counts[line.reason][0] += 1
-        counts[line.reason][1] += int(line.counts)
-    labels = dict(Reason.choices)
-    by_reason = [(labels[value], n, c) for value, (n, c) in counts.items() if n]
-    lines = None
-    if sees_detail(roles_in_section(user=viewer, section=section)):
-        lines = without_reader(all_lines, viewer)
-    return PersonMonth(
-        user=person.user,
-        month=month,
-        cell=person.cells.get(month),
-        lines=lines,
-        by_reason=by_reason,
-        exemptions=person.exemptions,
-    )
-
-
-def submission_target_for(*, user: User, month: datetime.date) -> int | None:
-    """A person's submission target for a month, summed over their sections (None: no target).
-
-    For `submissions.selectors.monthly_target_for`, the radiologist's own progress panel.
-    """
-    month = month_of(month)
-    sections = Section.objects.filter(
-        pk__in=Membership.objects.filter(
-            user=user, role__in=(Role.RADIOLOGIST, Role.TRAINEE), participating=True
-        ).values("section_id"),
-        is_active=True,
-    )
-    total, found = 0, False
-    for section in sections:
-        person = next(
-            (
-                p
-                for p in ledger_build(section=section, months=[month], with_attendance=False).people
-                if p.user.pk == user.pk
-            ),
-            None,
-        )
-        if person is not None and month in person.cells:
-            total += person.cells[month].target
-            found = True
-    return total if found else None
-
-
-# Writes: policies and exemptions -----------------------------------------------------------
-
-
-@transaction.atomic
-def target_policy_create(*, section: Section, actor: User, request=None, **values) -> TargetPolicy:
-    """Start a new policy from a month on; the months before keep the policy they had."""
-    effective_from = month_of(values.pop("effective_from"))
-    policy, created = TargetPolicy.objects.get_or_create(
-        section=section,
-        effective_from=effective_from,
-        defaults={"created_by": actor, **values},
-    )
-    if not created:
-        # Correcting the policy that starts that month (e.g. a typo): the row is replaced.
-        for name, value in values.items():
-            setattr(policy, name, value)
-        policy.created_by = actor
-        policy.created_at = timezone.now()
-    policy.full_clean()
-    policy.save()
-    audit_record(
-        action=AuditEvent.Action.CREATE if created else AuditEvent.Action.UPDATE,
-        actor=actor,
-        obj=policy,
-        request=request,
-        detail={"section": section.pk, "from": month_key(effective_from)},
-    )
-    return policy
-
-
-def target_policy_update_counted_reasons(
-    *, section: Section, reasons: list[str], actor: User, month: datetime.date | None = None
-) -> TargetPolicy:
-    """Count other reasons from this month on, keeping the rest of the policy in force.
-
-    For the submissions settings page, so the reasons a champion ticks there become the
-    target policy's (the policy is the source of truth; see docs/targets.md).
-    """
-    month = month_of(month or timezone.localdate())
-    current = target_policy_for(section=section, month=month)
-    return target_policy_create(
-        section=section,
-        actor=actor,
-        effective_from=month,
-        submissions_per_month=current.submissions_per_month,
-        attendance_rule=current.attendance_rule,
-        attendance_percent=current.attendance_percent,
-        attendance_per_year=current.attendance_per_year,
-        counted_reasons=list(reasons),
-        include_trainees=current.include_trainees,
-        note="Counted reasons changed in the section's submission settings.",
-    )
-
-
-@transaction.atomic
-def exemption_create(*, section: Section, actor: User, request=None, **values) -> TargetExemption:
-    """Record leave or part-time work that reduces a radiologist's target."""
-    user = values["user"]
-    if not Membership.objects.filter(
-        section=section, user=user, role__in=(Role.RADIOLOGIST, Role.TRAINEE)
-    ).exists():
-        raise ValidationError({"user": "This person is not a radiologist in the section."})
-    exemption = TargetExemption(section=section, created_by=actor, **values)
-    exemption.full_clean()
-    exemption.save()
-    # The reason may be personal: the trail keeps ids and dates, not the words.
-    audit_record(
-        action=AuditEvent.Action.CREATE,
-        actor=actor,
-        obj=exemption,
-        request=request,
-        detail={"section": section.pk, "user": user.pk, "kind": exemption.kind},
-    )
-    return exemption
-
-
-@transaction.atomic
-def exemption_delete(*, exemption: TargetExemption, actor: User, request=None) -> None:
-    audit_record(
-        action=AuditEvent.Action.DELETE,
-        actor=actor,
-        obj=exemption,
-        request=request,
-        detail={"section": exemption.section_id, "user": exemption.user_id},
-    )
-    exemption.delete()
-
-
-def exemptions_for(*, section: Section) -> QuerySet[TargetExemption]:
-    return (
-        TargetExemption.objects.filter(section=section)
-        .select_related("user", "created_by")
-        .order_by("-starts_on", "pk")
-    )
-
-
-def exemption_get(*, section: Section, pk: int) -> TargetExemption:
-    exemption = TargetExemption.objects.filter(section=section, pk=pk).first()
-    if exemption is None:
-        raise Http404
-    return exemption
-
-
-def section_radiologists(*, section: Section) -> QuerySet[User]:
-    """People who can hold an exemption in the section (radiologists and trainees, current)."""
-    return User.objects.filter(
-        pk__in=Membership.objects.current()
-        .filter(section=section, role__in=(Role.RADIOLOGIST, Role.TRAINEE))
-        .values("user_id")
-    ).order_by("last_name", "first_name")
-
-
-def reminder_settings_for(*, section: Section) -> ReminderSettings:
-    return ReminderSettings.for_section(section)

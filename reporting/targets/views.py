@@ -23,9 +23,9 @@ from peerlearning.access import roles
 from peerlearning.lib.audit import audit_record
 from peerlearning.lib.figures import figures_cached
 from peerlearning.models import AuditEvent, User
+from reporting import months
 from reporting.targets import exports as exports_targets
-from reporting.targets import ledger as targets
-from reporting.targets import reminders
+from reporting.targets import ledger, reminders, selectors, services
 from reporting.targets.forms import (
     ExemptionForm,
     MonitoringFilters,
@@ -34,12 +34,21 @@ from reporting.targets.forms import (
     TargetPolicyForm,
 )
 from reporting.targets.models import ReminderSettings
+from reporting.targets.monitoring import (
+    MONTH_SORTS,
+    STATUS_FILTERS,
+    MonthLine,
+    MonthReport,
+    filter_and_sort,
+    month_report,
+    year_report,
+)
 
-MONITORS = targets.MONITOR_ROLES
+MONITORS = selectors.MONITOR_ROLES
 
 
 def _month_url(name: str, section, month: datetime.date, **extra) -> str:
-    query = f"section={section.pk}&month={targets.month_key(month)}"
+    query = f"section={section.pk}&month={months.month_key(month)}"
     for key, value in extra.items():
         query += f"&{key}={value}"
     return f"{reverse(name)}?{query}"
@@ -47,25 +56,25 @@ def _month_url(name: str, section, month: datetime.date, **extra) -> str:
 
 def _scope_and_filters(request, allowed=MONITORS):
     filters = MonitoringFilters(request.GET).values()
-    scope = targets.monitoring_scope(user=request.user, pk=filters["section"], allowed=allowed)
+    scope = selectors.monitoring_scope(user=request.user, pk=filters["section"], allowed=allowed)
     return scope, filters
 
 
-def _common(request, scope: targets.MonitoringScope, filters) -> dict:
+def _common(request, scope: selectors.MonitoringScope, filters) -> dict:
     section, section_roles = scope.section, scope.roles
     return {
         "section": section,
         "sections": scope.sections,
         "filters": filters,
         "month": filters["month"],
-        "month_key": targets.month_key(filters["month"]),
-        "previous_month": targets.month_key(
-            targets.month_of(filters["month"] - datetime.timedelta(days=1))
+        "month_key": months.month_key(filters["month"]),
+        "previous_month": months.month_key(
+            months.month_of(filters["month"] - datetime.timedelta(days=1))
         ),
-        "next_month": targets.month_key(targets.next_month(filters["month"])),
-        "this_month": targets.month_key(targets.month_of(timezone.localdate())),
-        "sees_detail": targets.sees_detail(section_roles),
-        "can_remind": bool(section_roles & set(targets.REMINDER_ROLES)),
+        "next_month": months.month_key(months.next_month(filters["month"])),
+        "this_month": months.month_key(months.month_of(timezone.localdate())),
+        "sees_detail": selectors.sees_detail(section_roles),
+        "can_remind": bool(section_roles & set(selectors.REMINDER_ROLES)),
         "section_roles": section_roles,
     }
 
@@ -73,7 +82,7 @@ def _common(request, scope: targets.MonitoringScope, filters) -> dict:
 # The month dashboard -------------------------------------------------------------------------
 
 
-def month_page(*, section, month: datetime.date) -> targets.MonthReport:
+def month_page(*, section, month: datetime.date) -> MonthReport:
     """The month's report with every row as a `MonthLine` (its HTML up to the reminder
     cell), unfiltered, from the cache while nothing it counts has changed.
 
@@ -81,25 +90,24 @@ def month_page(*, section, month: datetime.date) -> targets.MonthReport:
     rendering the table took most of a cached request. Same version, lifetime and
     freshness rule as the ledgers (docs/targets.md, "Cached ledgers").
     """
-    month = targets.month_of(month)
+    month = months.month_of(month)
 
-    def compute() -> targets.MonthReport:
-        report = targets.month_report(section=section, month=month)
+    def compute() -> MonthReport:
+        report = month_report(section=section, month=month)
         row_template = get_template("reporting/monitoring.html#row")
-        context = {"report": report, "section": section, "month_key": targets.month_key(month)}
+        context = {"report": report, "section": section, "month_key": months.month_key(month)}
         lines = [
-            targets.MonthLine.of(row, row_template.render({**context, "row": row}))
-            for row in report.rows
+            MonthLine.of(row, row_template.render({**context, "row": row})) for row in report.rows
         ]
         return dataclasses.replace(report, rows=lines)
 
     return figures_cached(
-        targets.PROGRAM,
+        ledger.PROGRAM,
         "monitoring-month",
         section.pk,
-        targets.month_key(month),
+        months.month_key(month),
         compute=compute,
-        ttl=targets.FIGURES_TTL,
+        ttl=ledger.FIGURES_TTL,
     )
 
 
@@ -110,7 +118,7 @@ def monitoring(request):
     page = month_page(section=section, month=filters["month"])
     report = dataclasses.replace(
         page,
-        rows=targets.filter_and_sort(
+        rows=filter_and_sort(
             page.rows, status=filters["status"], query=filters["q"], sort=filters["sort"]
         ),
     )
@@ -124,8 +132,8 @@ def monitoring(request):
         "reminder": reminders.reminder_state(
             section=section, month=report.month, deliveries=deliveries
         ),
-        "sorts": targets.MONTH_SORTS.items(),
-        "statuses": targets.STATUS_FILTERS.items(),
+        "sorts": MONTH_SORTS.items(),
+        "statuses": STATUS_FILTERS.items(),
     }
     template = "reporting/monitoring.html"
     if request.htmx and not request.htmx.boosted:
@@ -137,14 +145,14 @@ def monitoring(request):
 def monitoring_year(request):
     scope, filters = _scope_and_filters(request)
     section = scope.section
-    report = targets.year_report(section=section, year=filters["year"], query=filters["q"])
+    report = year_report(section=section, year=filters["year"], query=filters["q"])
     context = {
         **_common(request, scope, filters),
         "report": report,
         "year": filters["year"],
         "previous_year": filters["year"] - 1,
         "next_year": filters["year"] + 1,
-        "months_header": [(m, targets.month_key(m)) for m in report.months],
+        "months_header": [(m, months.month_key(m)) for m in report.months],
         "totals": list(zip(report.month_counted, report.month_target, report.held, strict=True)),
     }
     return render(request, "reporting/monitoring_year.html", context)
@@ -154,7 +162,7 @@ def monitoring_year(request):
 def monitoring_person(request, user_id: int):
     scope, filters = _scope_and_filters(request)
     section = scope.section
-    detail = targets.person_month(
+    detail = selectors.person_month(
         viewer=request.user, section=section, user_id=user_id, month=filters["month"]
     )
     if detail.lines is not None:
@@ -166,7 +174,7 @@ def monitoring_person(request, user_id: int):
             detail={
                 "what": "monthly submissions",
                 "section": section.pk,
-                "month": targets.month_key(detail.month),
+                "month": months.month_key(detail.month),
                 "rows": len(detail.lines),
             },
         )
@@ -186,15 +194,11 @@ def monitoring_export(request):
     if fmt not in exports_targets.FORMATS or period not in ("month", "year"):
         raise Http404
     if period == "year":
-        data = exports_targets.year_dataset(
-            targets.year_report(section=section, year=filters["year"])
-        )
+        data = exports_targets.year_dataset(year_report(section=section, year=filters["year"]))
         label = str(filters["year"])
     else:
-        data = exports_targets.month_dataset(
-            targets.month_report(section=section, month=filters["month"])
-        )
-        label = targets.month_key(filters["month"])
+        data = exports_targets.month_dataset(month_report(section=section, month=filters["month"]))
+        label = months.month_key(filters["month"])
     audit_record(
         action=AuditEvent.Action.EXPORT,
         obj=section,
@@ -212,9 +216,9 @@ def monitoring_export(request):
 # The reminder ------------------------------------------------------------------------------------
 
 
-@roles(*targets.REMINDER_ROLES)
+@roles(*selectors.REMINDER_ROLES)
 def reminders_preview(request):
-    scope, filters = _scope_and_filters(request, allowed=targets.REMINDER_ROLES)
+    scope, filters = _scope_and_filters(request, allowed=selectors.REMINDER_ROLES)
     section = scope.section
     batch = reminders.reminder_batch(section=section, month=filters["month"], viewer=request.user)
     chosen = None
@@ -229,7 +233,7 @@ def reminders_preview(request):
             detail={
                 "what": "reminder preview",
                 "section": section.pk,
-                "month": targets.month_key(batch.month),
+                "month": months.month_key(batch.month),
             },
         )
     deliveries = reminders.deliveries_for(
@@ -255,18 +259,18 @@ def _reminder_action(request):
     form = ReminderActionForm(request.POST)
     if not form.is_valid():
         raise Http404
-    section = targets.section_for(
-        user=request.user, pk=form.cleaned_data["section"], allowed=targets.REMINDER_ROLES
+    section = selectors.section_for(
+        user=request.user, pk=form.cleaned_data["section"], allowed=selectors.REMINDER_ROLES
     )
     return section, form.cleaned_data["month"], form.cleaned_data.get("user")
 
 
-@roles(*targets.REMINDER_ROLES)
+@roles(*selectors.REMINDER_ROLES)
 @require_POST
 def reminders_send(request):
     section, month, _ = _reminder_action(request)
     back = _month_url("reporting:reminders-preview", section, month)
-    if month != targets.month_of(timezone.localdate()):
+    if month != months.month_of(timezone.localdate()):
         messages.error(request, "Reminders go out for the current month only.")
         return redirect(back)
     if "retry_failed" in request.POST:
@@ -290,7 +294,7 @@ def reminders_send(request):
     return redirect(back)
 
 
-@roles(*targets.REMINDER_ROLES)
+@roles(*selectors.REMINDER_ROLES)
 @require_POST
 def reminders_test(request):
     section, month, user_id = _reminder_action(request)
@@ -311,20 +315,20 @@ def reminders_test(request):
 
 
 def _targets_page(request, section, *, status=200, **forms):
-    section_roles = targets.roles_in_section(user=request.user, section=section)
-    today_month = targets.month_of(timezone.localdate())
-    policies = targets.section_policies(section=section)
-    current = targets.policy_for(policies, today_month)
-    people = targets.section_radiologists(section=section)
-    config = targets.reminder_settings_for(section=section)
-    can_policy = bool(section_roles & set(targets.POLICY_ROLES))
-    can_exempt = bool(section_roles & set(targets.EXEMPTION_ROLES))
-    can_remind = bool(section_roles & set(targets.REMINDER_ROLES))
+    section_roles = selectors.roles_in_section(user=request.user, section=section)
+    today_month = months.month_of(timezone.localdate())
+    policies = ledger.section_policies(section=section)
+    current = ledger.policy_for(policies, today_month)
+    people = selectors.section_radiologists(section=section)
+    config = selectors.reminder_settings_for(section=section)
+    can_policy = bool(section_roles & set(selectors.POLICY_ROLES))
+    can_exempt = bool(section_roles & set(selectors.EXEMPTION_ROLES))
+    can_remind = bool(section_roles & set(selectors.REMINDER_ROLES))
     policy_form = forms.get("policy_form")
     if policy_form is None and can_policy:
         policy_form = TargetPolicyForm(
             initial={
-                "effective_from": targets.next_month(today_month),
+                "effective_from": months.next_month(today_month),
                 "submissions_per_month": current.submissions_per_month,
                 "attendance_rule": current.attendance_rule,
                 "attendance_percent": current.attendance_percent,
@@ -344,18 +348,18 @@ def _targets_page(request, section, *, status=200, **forms):
         "reporting/targets.html",
         {
             "section": section,
-            "sections": targets.sections_for_monitoring(user=request.user),
+            "sections": selectors.sections_for_monitoring(user=request.user),
             "policies": [p for p in reversed(policies) if p.pk],
             "current": current,
             "current_is_default": current.pk is None,
-            "exemptions": targets.exemptions_for(section=section),
+            "exemptions": selectors.exemptions_for(section=section),
             "config": config,
             "policy_form": policy_form if can_policy else None,
             "exemption_form": exemption_form if can_exempt else None,
             "reminder_form": reminder_form if can_remind else None,
-            "this_month": targets.month_key(today_month),
+            "this_month": months.month_key(today_month),
             "month": today_month,
-            "month_key": targets.month_key(today_month),
+            "month_key": months.month_key(today_month),
             "can_remind": can_remind,
         },
         status=status,
@@ -364,27 +368,27 @@ def _targets_page(request, section, *, status=200, **forms):
 
 @roles(*MONITORS)
 def targets_page(request):
-    section = targets.section_for(user=request.user, pk=request.GET.get("section"))
+    section = selectors.section_for(user=request.user, pk=request.GET.get("section"))
     return _targets_page(request, section)
 
 
 def _post_section(request, allowed):
-    return targets.section_for(user=request.user, pk=request.POST.get("section"), allowed=allowed)
+    return selectors.section_for(user=request.user, pk=request.POST.get("section"), allowed=allowed)
 
 
 def _targets_url(section) -> str:
     return f"{reverse('reporting:targets')}?section={section.pk}"
 
 
-@roles(*targets.POLICY_ROLES)
+@roles(*selectors.POLICY_ROLES)
 @require_POST
 def targets_policy(request):
-    section = _post_section(request, targets.POLICY_ROLES)
+    section = _post_section(request, selectors.POLICY_ROLES)
     form = TargetPolicyForm(request.POST)
     if form.is_valid():
         try:
             with transaction.atomic():
-                policy = targets.target_policy_create(
+                policy = services.target_policy_create(
                     section=section, actor=request.user, request=request, **form.cleaned_data
                 )
         except ValidationError as error:
@@ -397,15 +401,15 @@ def targets_policy(request):
     return _targets_page(request, section, status=400, policy_form=form)
 
 
-@roles(*targets.EXEMPTION_ROLES)
+@roles(*selectors.EXEMPTION_ROLES)
 @require_POST
 def targets_exemption_add(request):
-    section = _post_section(request, targets.EXEMPTION_ROLES)
-    form = ExemptionForm(request.POST, people=targets.section_radiologists(section=section))
+    section = _post_section(request, selectors.EXEMPTION_ROLES)
+    form = ExemptionForm(request.POST, people=selectors.section_radiologists(section=section))
     if form.is_valid():
         try:
             with transaction.atomic():
-                exemption = targets.exemption_create(
+                exemption = services.exemption_create(
                     section=section, actor=request.user, request=request, **form.cleaned_data
                 )
         except ValidationError as error:
@@ -417,20 +421,20 @@ def targets_exemption_add(request):
     return _targets_page(request, section, status=400, exemption_form=form)
 
 
-@roles(*targets.EXEMPTION_ROLES)
+@roles(*selectors.EXEMPTION_ROLES)
 @require_POST
 def targets_exemption_delete(request, pk: int):
-    section = _post_section(request, targets.EXEMPTION_ROLES)
-    exemption = targets.exemption_get(section=section, pk=pk)
-    targets.exemption_delete(exemption=exemption, actor=request.user, request=request)
+    section = _post_section(request, selectors.EXEMPTION_ROLES)
+    exemption = selectors.exemption_get(section=section, pk=pk)
+    services.exemption_delete(exemption=exemption, actor=request.user, request=request)
     messages.success(request, "Exemption removed; the target is recalculated.")
     return redirect(_targets_url(section))
 
 
-@roles(*targets.REMINDER_ROLES)
+@roles(*selectors.REMINDER_ROLES)
 @require_POST
 def targets_reminders(request):
-    section = _post_section(request, targets.REMINDER_ROLES)
+    section = _post_section(request, selectors.REMINDER_ROLES)
     # A throw-away instance: the service compares the saved settings with the new values.
     form = ReminderSettingsForm(request.POST, instance=ReminderSettings(section=section))
     if form.is_valid():

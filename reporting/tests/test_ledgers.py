@@ -11,7 +11,8 @@ from django.utils import timezone
 from conferences.selectors import attendance_for_targets
 from peerlearning.models import Role, Section
 from peerlearning.testing import SectionFactory, make_member
-from reporting.targets.ledger import ledger_build, ledgers_build, months_between, next_month
+from reporting.months import months_between, next_month
+from reporting.targets.ledger import ledger_build, ledgers_build
 from reporting.targets.models import TargetExemption, TargetPolicy
 from reporting.tests.test_targets import submit
 

@@ -12,7 +12,7 @@ from django.utils import timezone
 
 from peerlearning.models import AuditEvent, OutboundEmail, Role
 from peerlearning.testing import make_member
-from reporting.targets.ledger import month_of
+from reporting.months import month_of
 from reporting.targets.models import ReminderSettings, TargetExemption, TargetPolicy
 from reporting.tests.test_targets import submit
 

@@ -9,8 +9,8 @@ from django.utils import timezone
 
 from peerlearning.lib.emails import email_enqueue, email_send_due
 from peerlearning.models import Membership, OutboundEmail
+from reporting.months import month_of, month_start_at, next_month
 from reporting.targets import reminders
-from reporting.targets.ledger import month_of, month_start_at, next_month
 from reporting.targets.models import ReminderRun, ReminderSettings
 from reporting.targets.reminders import (
     month_summaries_send,

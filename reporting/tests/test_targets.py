@@ -9,16 +9,12 @@ from django.utils import timezone
 
 from peerlearning.models import Membership, Role, Section
 from peerlearning.testing import make_member
-from reporting.targets.ledger import (
-    month_report,
-    month_start_at,
-    person_month,
-    submission_target_for,
-    target_policy_create,
-    target_policy_for,
-    year_report,
-)
+from reporting.months import month_start_at
+from reporting.targets.ledger import target_policy_for
 from reporting.targets.models import TargetExemption, TargetPolicy
+from reporting.targets.monitoring import month_report, year_report
+from reporting.targets.selectors import person_month, submission_target_for
+from reporting.targets.services import target_policy_create
 from submissions.models import SectionSubmissionSettings, Submission
 
 pytestmark = pytest.mark.django_db

@@ -149,7 +149,7 @@ def section_settings_update(
     if "counted_reasons" in changes:
         # The target policy (reporting) is the source of truth for counting toward targets;
         # it takes the reasons from this month on, keeping earlier months as they were.
-        from reporting.targets.ledger import target_policy_update_counted_reasons
+        from reporting.targets.services import target_policy_update_counted_reasons
 
         target_policy_update_counted_reasons(
             section=section, reasons=list(config.counted_reasons), actor=actor

@@ -11,7 +11,7 @@ from django.core.management.base import BaseCommand, CommandError
 from django.utils import timezone
 
 from peerlearning.models import Section
-from reporting.targets.ledger import month_key, month_of, parse_month
+from reporting.months import month_key, month_of, parse_month
 from reporting.targets.models import ReminderSettings
 from reporting.targets.reminders import reminders_send
 

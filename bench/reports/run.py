@@ -99,7 +99,8 @@ def main() -> None:
     from peerlearning.demo import demo_people
     from peerlearning.models import Membership, Role, Section, User
     from reporting.models import OppePolicy
-    from reporting.reports.acr import acr_report_build, acr_report_bytes
+    from reporting.reports.acr import acr_report_build
+    from reporting.reports.acr_files import acr_report_bytes
     from reporting.reports.oppe import oppe_batch_radiologists, oppe_batch_zip, oppe_reports_build
     from submissions.models import Submission
 

@@ -117,7 +117,7 @@ def worker(step: str, path: str) -> dict:
         detail = {**result.counts(), "phases": result.timings}
     elif step in ("summary-6m", "summary-5y"):
         from peerlearning.models import User
-        from reporting.oppe.tat import tat_summary
+        from reporting.oppe.tat_summary import tat_summary
 
         end = datetime.date(2026, 10, 31)
         start = datetime.date(2026, 5, 1) if step == "summary-6m" else datetime.date(2021, 11, 1)

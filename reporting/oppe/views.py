@@ -41,7 +41,7 @@ from reporting.oppe.sources import (
     oppe_radiologist_viewed,
     oppe_radiologists_managed_by,
 )
-from reporting.oppe.tat import tat_summary
+from reporting.oppe.tat_summary import tat_summary
 from reporting.reports.forms import default_report_year
 
 leaders = roles(Role.LEADER, site_admins=True)

@@ -34,7 +34,7 @@ from peerlearning.access import user_sections_with_role
 from peerlearning.lib.audit import audit_record
 from peerlearning.lib.queue import task_enqueue
 from peerlearning.models import AuditEvent, Role, Section, User
-from reporting.reports import acr
+from reporting.reports import acr, acr_files
 from reporting.reports import oppe as oppe_report
 from reporting.reports.models import GeneratedReport
 
@@ -202,8 +202,8 @@ def _generate_acr(report: GeneratedReport, progress) -> tuple[bytes, str]:
         progress=progress,
     )
     progress(40, "Writing the file" if report.file_format != "pdf" else "Laying out the PDF")
-    content = acr.acr_report_bytes(built, report.file_format)
-    return content, acr.acr_file_name(built, report.file_format)
+    content = acr_files.acr_report_bytes(built, report.file_format)
+    return content, acr_files.acr_file_name(built, report.file_format)
 
 
 def _generate_oppe_batch(report: GeneratedReport, progress) -> tuple[bytes, str]:

@@ -26,13 +26,8 @@ from reporting.oppe.sources import oppe_radiologist_get_for_user
 from reporting.reports import jobs as report_jobs
 from reporting.reports.dashboard import leader_dashboard_html
 from reporting.reports.forms import AcrReportForm, MocYearForm, OppeBatchForm, OppeReferralForm
-from reporting.reports.oppe import (
-    moc_letter_build,
-    moc_letter_pdf,
-    oppe_referral_set,
-    oppe_report_build,
-    oppe_report_pdf,
-)
+from reporting.reports.moc import moc_letter_build, moc_letter_pdf, oppe_referral_set
+from reporting.reports.oppe import oppe_report_build, oppe_report_pdf
 
 logger = logging.getLogger(__name__)
 

@@ -20,8 +20,8 @@ from django.utils import timezone
 from conferences.models import Attendance, Conference, ImprovementAction
 from peerlearning.models import Membership, Role, Section, User
 from peerlearning.testing import UserFactory
-from reporting.reports.acr import (
-    acr_report_build,
+from reporting.reports.acr import acr_report_build
+from reporting.reports.acr_files import (
     acr_report_csv_zip,
     acr_report_html,
     acr_report_pdf,

@@ -24,14 +24,12 @@ from reporting.models import (
     PeerEvaluation,
     TurnaroundTime,
 )
+from reporting.reports.moc import moc_letter_build, moc_letter_pdf, oppe_referral_set
 from reporting.reports.oppe import (
     ACCEPTABLE,
     NEEDS_IMPROVEMENT,
     NOT_APPLICABLE,
-    moc_letter_build,
-    moc_letter_pdf,
     oppe_batch_zip,
-    oppe_referral_set,
     oppe_report_build,
     oppe_report_html,
     oppe_report_pdf,

@@ -7,7 +7,7 @@ import pytest
 from peerlearning.demo import DemoSize, demo_people, department_build
 from reporting import demo
 from reporting.models import Credential, EvaluationCycle, FppeEvent, PeerEvaluation, TurnaroundTime
-from reporting.oppe.tat import tat_summary
+from reporting.oppe.tat_summary import tat_summary
 
 TINY = DemoSize("tiny", sections=2, radiologists=12, trainees=2, history_years=2)
 

@@ -10,7 +10,7 @@ from django.conf import settings
 from peerlearning.models import Role
 from peerlearning.testing import make_member
 from reporting.models import TurnaroundTime
-from reporting.oppe.tat import tat_summary
+from reporting.oppe.tat_summary import tat_summary
 
 SITE = zoneinfo.ZoneInfo(settings.TIME_ZONE)
 

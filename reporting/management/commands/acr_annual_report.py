@@ -18,12 +18,8 @@ from django.utils import timezone
 
 from peerlearning.lib.audit import audit_record
 from peerlearning.models import AuditEvent, Section
-from reporting.reports.acr import (
-    acr_report_build,
-    acr_report_bytes,
-    period_for_year,
-    report_sections,
-)
+from reporting.reports.acr import acr_report_build, period_for_year, report_sections
+from reporting.reports.acr_files import acr_report_bytes
 
 
 class Command(BaseCommand):

@@ -1,6 +1,6 @@
 import pytest
 
-from reporting.reports import jobs as report_jobs
+from peerlearning.lib import queue
 from reporting.reports.jobs import report_run
 from reporting.reports.models import GeneratedReport
 from tests.e2e.test_signin import sign_in
@@ -14,7 +14,7 @@ def test_a_leader_generates_the_annual_report_watches_it_and_downloads_it(
     settings.MEDIA_ROOT = str(tmp_path)
     # No worker picks the job up by itself: the test plays the worker, so the page is seen
     # waiting first and then, through its htmx polling, ready.
-    monkeypatch.setattr(report_jobs, "_queue", lambda report_id: None)
+    monkeypatch.setattr(queue, "_send", lambda name, args: None)
     violations = []
     page.on(
         "console",

@@ -46,6 +46,7 @@ class SocialAccountAdapter(DefaultSocialAccountAdapter):
         return False
 
     def pre_social_login(self, request, sociallogin):
+        from peerlearning.sso.accounts import sso_email_confirm
         from peerlearning.sso.oidc import id_token_check_nonce
 
         if sociallogin.provider.id == "openid_connect":
@@ -55,3 +56,8 @@ class SocialAccountAdapter(DefaultSocialAccountAdapter):
                 raise ImmediateHttpResponse(
                     render_authentication_error(request, sociallogin.provider, exception=error)
                 ) from error
+        if sociallogin.account.pk is None and sociallogin.is_existing:
+            # A first sign-in, matched by a verified address the IdP asserted.
+            for address in sociallogin.email_addresses:
+                if address.verified:
+                    sso_email_confirm(user=sociallogin.user, email=address.email)

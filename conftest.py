@@ -35,6 +35,24 @@ def _clear_cache():
     yield
 
 
+@pytest.fixture(autouse=True)
+def _feedback_batches_gone(request, monkeypatch):
+    """Feedback reaches its reader with the section's next batch (submissions/disclosure.py).
+    Tests about what happens after that get the batch as already gone; tests of the batching
+    itself are marked `real_feedback_batches`."""
+    if request.node.get_closest_marker("real_feedback_batches"):
+        return
+    import datetime
+
+    from django.utils import timezone
+
+    def gone(*, config, urgency, now=None):
+        return (now or timezone.now()) - datetime.timedelta(seconds=1)
+
+    for module in ("submissions.services.feedback", "submissions.services.submitting"):
+        monkeypatch.setattr(f"{module}.feedback_release_at", gone)
+
+
 @pytest.fixture
 def department(db):
     return make_department()

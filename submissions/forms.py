@@ -508,6 +508,7 @@ class SettingsForm(forms.ModelForm):
         model = SectionSubmissionSettings
         fields = [
             "review_before_sending",
+            "feedback_batching",
             "accession_in_email",
             "attach_pdf",
             "urgent_window_hours",

@@ -64,6 +64,11 @@ class NotCountedReason(models.TextChoices):
     OTHER = "other", "Other"
 
 
+class FeedbackBatching(models.TextChoices):
+    HOURLY = "hourly", "Hourly: the next whole hour, plus a random delay of up to 30 minutes"
+    DAILY = "daily", "Daily: 07:00, plus a random delay of up to 30 minutes"
+
+
 def default_counted_reasons() -> list[str]:
     return list(Reason.values)
 
@@ -89,6 +94,15 @@ class SectionSubmissionSettings(models.Model):
         default=False,
         help_text="The PDF never names the submitter. It holds the accession number only if "
         "accession numbers may be e-mailed.",
+    )
+    feedback_batching = models.CharField(
+        "when feedback reaches the reader",
+        max_length=10,
+        choices=FeedbackBatching.choices,
+        default=FeedbackBatching.HOURLY,
+        help_text="Feedback reaches the reader (page and e-mail) in batches, never at the "
+        "minute it was submitted, so its arrival does not point to who opened the study. "
+        "Urgent feedback goes at the next quarter hour.",
     )
     urgent_window_hours = models.PositiveSmallIntegerField(
         "hours to complete an urgent clinical action", default=24

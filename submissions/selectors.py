@@ -1,17 +1,18 @@
-"""Reads that enforce who sees what. The visibility rules of submissions live here only.
+"""Reads that enforce who sees what. Which submissions a person reaches lives here; what
+they may know of each one (names, times, counts) lives in `submissions/disclosure.py`.
 
-| who                      | sees                                                          |
+| who                      | reaches                                                       |
 | ------------------------ | ------------------------------------------------------------- |
-| submitter                | own submissions, the reader's replies (anonymous)             |
-| original reader          | feedback addressed to them, once sent; never the submitter    |
-|                          | unless the submitter signed                                   |
-| champion (same section)  | everything in the section, except feedback addressed to them  |
-| department leader        | aggregate counts (month, reason, section); no reader names    |
+| submitter                | own submissions                                               |
+| original reader          | feedback addressed to them, once its batch has gone           |
+| champion (same section)  | everything in the section, except what they submitted or read |
+| department leader        | aggregate counts (month, reason, section); no names           |
 | anyone else              | nothing: 404                                                  |
 
 A champion who is the original reader of a submission does not see it in the queue: the
-reader must not learn who submitted, and a second champion (or the site administrator)
-triages it instead.
+reader must not learn who submitted. A champion who submitted it does not either: the
+submitter must not learn a reader another champion identified. A second champion (or the
+site administrator) triages it instead.
 """
 
 import datetime
@@ -171,10 +172,16 @@ def submission_get_for_submitter(*, user: User, pk: int) -> Submission:
     return submission
 
 
+def _reaching_reader(user: User) -> Q:
+    """Feedback addressed to the person whose batch has gone (held or queued feedback is not
+    theirs to read yet: its arrival would tell the minute it was written)."""
+    return Q(original_reader=user, feedback_sent_at__lte=timezone.now())
+
+
 def feedback_for_reader(*, user: User) -> QuerySet[Submission]:
-    """Feedback addressed to me that has been sent (held feedback is not mine to read yet)."""
+    """Feedback addressed to me that has reached me."""
     return _with_actions(
-        Submission.objects.filter(original_reader=user, feedback_sent_at__isnull=False)
+        Submission.objects.filter(_reaching_reader(user))
         .select_related("section")
         .order_by("-feedback_sent_at", "-id")
     )
@@ -183,7 +190,7 @@ def feedback_for_reader(*, user: User) -> QuerySet[Submission]:
 def feedback_get_for_reader(*, user: User, pk: int) -> Submission:
     submission = (
         _with_actions(Submission.objects.select_related("section"))
-        .filter(original_reader=user, feedback_sent_at__isnull=False, pk=pk)
+        .filter(_reaching_reader(user), pk=pk)
         .first()
     )
     if submission is None:
@@ -192,9 +199,12 @@ def feedback_get_for_reader(*, user: User, pk: int) -> Submission:
 
 
 def champion_submissions(*, user: User) -> QuerySet[Submission]:
-    """Everything in the sections the person champions, except feedback addressed to them."""
-    return Submission.objects.filter(section_id__in=championed_section_ids(user)).exclude(
-        original_reader=user
+    """Everything in the sections the person champions, except what they read (they must not
+    learn who submitted) or submitted (they must not learn a reader they did not name)."""
+    return (
+        Submission.objects.filter(section_id__in=championed_section_ids(user))
+        .exclude(original_reader=user)
+        .exclude(submitter=user)
     )
 
 
@@ -224,35 +234,12 @@ def feedback_get_for_pdf(*, user: User, pk: int) -> Submission:
     submission = (
         _with_actions(Submission.objects.select_related("section"))
         .filter(pk=pk)
-        .filter(
-            Q(original_reader=user, feedback_sent_at__isnull=False)
-            | Q(pk__in=champion_submissions(user=user).values("pk"))
-        )
+        .filter(_reaching_reader(user) | Q(pk__in=champion_submissions(user=user).values("pk")))
         .first()
     )
     if submission is None:
         raise Http404
     return submission
-
-
-def viewer_sides(*, user: User, submissions) -> dict[int, str | None]:
-    """How the person relates to each submission: "submitter", "reader", "champion" or None.
-
-    The reader side wins over the champion side: a champion who read the study is its reader.
-    """
-    championed = set(championed_section_ids(user))
-    sides = {}
-    for submission in submissions:
-        if submission.submitter_id == user.pk:
-            side = "submitter"
-        elif submission.original_reader_id == user.pk:
-            side = "reader" if submission.feedback_sent_at else None
-        elif submission.section_id in championed:
-            side = "champion"
-        else:
-            side = None
-        sides[submission.pk] = side
-    return sides
 
 
 def submissions_visible_to(*, user: User) -> QuerySet[Submission]:
@@ -261,7 +248,7 @@ def submissions_visible_to(*, user: User) -> QuerySet[Submission]:
         _with_actions(Submission.objects.select_related("section", "submitter", "original_reader"))
         .filter(
             Q(submitter=user)
-            | Q(original_reader=user, feedback_sent_at__isnull=False)
+            | _reaching_reader(user)
             | Q(pk__in=champion_submissions(user=user).values("pk"))
         )
         .order_by("-created_at", "-id")

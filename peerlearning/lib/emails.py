@@ -49,10 +49,12 @@ def email_enqueue(
     body_text: str = "",
     body_html: str = "",
     attachments: list[dict] | None = None,
+    due_at: datetime.datetime | None = None,
 ) -> tuple[OutboundEmail, bool]:
     """Owe one e-mail under `key`; returns (email, created). Call inside the causing transaction.
 
     `attachments` are `{"filename", "path", "mimetype"}` dicts naming files in default storage.
+    `due_at`: not before then (the sweeper sends it on its first run after); default now.
     """
     if template:
         body_text, body_html = render_email(template, context or {})
@@ -64,10 +66,13 @@ def email_enqueue(
         body_html=body_html,
         attachments=attachments or [],
     )
+    if due_at is not None:
+        email.next_attempt_at = due_at
     created = _insert_unless_owed(email)
     if not created:
         return OutboundEmail.objects.get(key=key), False
-    task_enqueue("peerlearning.tasks.deliver_email", email.pk)
+    if due_at is None or due_at <= timezone.now():
+        task_enqueue("peerlearning.tasks.deliver_email", email.pk)
     return email, True
 
 

@@ -1,11 +1,12 @@
 """The API's shapes. Input is checked by `SubmissionForm`, so the API and the page refuse the
 same things; the serializers here describe fields for the OpenAPI schema and shape output.
 
-What a caller sees of a submission depends on how they relate to it (see selectors.py):
-the original reader never gets the submitter unless the submitter signed, and the submitter
-never gets a reader they did not name themselves.
+What a caller sees of a submission is what `submissions/disclosure.py` answers for them:
+the original reader never gets the submitter unless the submitter signed, nor a time (days
+only); the submitter never gets a reader they did not name themselves.
 """
 
+from django.utils import timezone
 from drf_spectacular.utils import extend_schema_field
 from rest_framework import serializers
 
@@ -82,10 +83,35 @@ class ActionSerializer(serializers.Serializer):
     # A plain string here: the values are documented once, on `required_actions`.
     kind = serializers.CharField(help_text="One of the `required_actions` values.")
     detail = serializers.CharField(help_text="What an `other` action is.")
-    due_at = serializers.DateTimeField()
-    done_at = serializers.DateTimeField(allow_null=True)
+    due_at = serializers.SerializerMethodField(
+        help_text="Due time; null for the original reader, who gets `due_on`."
+    )
+    due_on = serializers.SerializerMethodField(help_text="The day it is due.")
+    done_at = serializers.SerializerMethodField(help_text="Null for the original reader.")
     done_on = serializers.DateField(allow_null=True)
     overdue = serializers.SerializerMethodField()
+
+    def _exact(self, action) -> bool:
+        disclosure = self.context.get("disclosures", {}).get(action.submission_id)
+        return disclosure is not None and disclosure.exact_times
+
+    @extend_schema_field(serializers.DateTimeField(allow_null=True))
+    def get_due_at(self, action):
+        return (
+            serializers.DateTimeField().to_representation(action.due_at)
+            if self._exact(action)
+            else None
+        )
+
+    @extend_schema_field(serializers.DateTimeField(allow_null=True))
+    def get_done_at(self, action):
+        if action.done_at is None or not self._exact(action):
+            return None
+        return serializers.DateTimeField().to_representation(action.done_at)
+
+    @extend_schema_field(serializers.DateField())
+    def get_due_on(self, action):
+        return timezone.localdate(action.due_at).isoformat()
 
     def get_overdue(self, action) -> bool:
         return action.is_overdue()
@@ -115,6 +141,13 @@ class SubmissionSerializer(serializers.ModelSerializer):
     reader_response = serializers.ChoiceField(
         choices=ReaderResponse.choices, allow_blank=True, read_only=True
     )
+    created_at = serializers.SerializerMethodField(help_text="Null for the original reader.")
+    feedback_sent_at = serializers.SerializerMethodField(
+        help_text="When the feedback reaches (or reached) the reader; null for the reader."
+    )
+    shared_on = serializers.SerializerMethodField(
+        help_text="The day the feedback reaches (or reached) the reader."
+    )
 
     class Meta:
         model = Submission
@@ -135,6 +168,7 @@ class SubmissionSerializer(serializers.ModelSerializer):
             "status",
             "created_at",
             "feedback_sent_at",
+            "shared_on",
             "reader_response",
             "acknowledged_at",
             "closed_at",
@@ -142,8 +176,30 @@ class SubmissionSerializer(serializers.ModelSerializer):
         ]
         read_only_fields = fields
 
+    def _disclosure(self, submission):
+        return self.context["disclosures"][submission.pk]
+
     def _side(self, submission) -> str:
-        return self.context["sides"][submission.pk]
+        return self._disclosure(submission).side
+
+    def _exact(self, submission, value):
+        if value is None or not self._disclosure(submission).exact_times:
+            return None
+        return serializers.DateTimeField().to_representation(value)
+
+    @extend_schema_field(serializers.DateTimeField(allow_null=True))
+    def get_created_at(self, submission):
+        return self._exact(submission, submission.created_at)
+
+    @extend_schema_field(serializers.DateTimeField(allow_null=True))
+    def get_feedback_sent_at(self, submission):
+        return self._exact(submission, submission.feedback_sent_at)
+
+    @extend_schema_field(serializers.DateField(allow_null=True))
+    def get_shared_on(self, submission):
+        if submission.feedback_sent_at is None:
+            return None
+        return timezone.localdate(submission.feedback_sent_at).isoformat()
 
     def get_viewer(self, submission) -> str:
         return self._side(submission)
@@ -164,21 +220,14 @@ class SubmissionSerializer(serializers.ModelSerializer):
 
     @extend_schema_field(PersonSerializer(allow_null=True))
     def get_submitter(self, submission):
-        side = self._side(submission)
-        if side == "champion" or side == "submitter" or submission.submitter_signed:
+        if self._disclosure(submission).knows_submitter:
             return PersonSerializer(submission.submitter).data
         return None
 
     @extend_schema_field(PersonSerializer(allow_null=True))
     def get_original_reader(self, submission):
-        side = self._side(submission)
-        reader = submission.original_reader
-        if reader is None:
-            return None
-        if side in ("champion", "reader") or (
-            side == "submitter" and submission.reader_named_by_submitter
-        ):
-            return PersonSerializer(reader).data
+        if self._disclosure(submission).knows_reader:
+            return PersonSerializer(submission.original_reader).data
         return None
 
     def get_significance(self, submission) -> str | None:

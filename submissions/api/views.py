@@ -13,6 +13,7 @@ from rest_framework.response import Response
 from peerlearning.access import SIGNED_IN
 from submissions import selectors, services
 from submissions.api.serializers import SubmissionCreateSerializer, SubmissionSerializer
+from submissions.disclosure import disclosure_for, disclosures_for
 from submissions.forms import ReaderKind, SubmissionForm
 
 # API field -> form field, so form errors come back under the names the caller sent.
@@ -119,7 +120,7 @@ class SubmissionListCreate(GenericAPIView):
         serializer = SubmissionSerializer(
             page,
             many=True,
-            context={"sides": selectors.viewer_sides(user=request.user, submissions=page)},
+            context={"disclosures": disclosures_for(viewer=request.user, submissions=page)},
         )
         return self.get_paginated_response(serializer.data)
 
@@ -166,7 +167,11 @@ class SubmissionListCreate(GenericAPIView):
             raise ValidationError(error.message_dict) from error
         # Answered from the instance just written (its section, reader and submitter are
         # the objects the form resolved); only its actions are read back, in id order.
-        body = SubmissionSerializer(submission, context={"sides": {submission.pk: "submitter"}})
+        # The caller is its submitter: no need to read the sections they champion.
+        disclosure = disclosure_for(viewer=request.user, submission=submission, championed=set())
+        body = SubmissionSerializer(
+            submission, context={"disclosures": {submission.pk: disclosure}}
+        )
         return Response(body.data, status=status.HTTP_201_CREATED)
 
 
@@ -179,6 +184,6 @@ class SubmissionDetail(GenericAPIView):
         submission = selectors.submissions_visible_to(user=request.user).filter(pk=pk).first()
         if submission is None:
             raise Http404
-        sides = selectors.viewer_sides(user=request.user, submissions=[submission])
-        body = SubmissionSerializer(submission, context={"sides": sides})
+        disclosures = disclosures_for(viewer=request.user, submissions=[submission])
+        body = SubmissionSerializer(submission, context={"disclosures": disclosures})
         return Response(body.data)

@@ -9,6 +9,7 @@ from django.utils import timezone
 
 from peerlearning.lib.emails import email_enqueue
 from peerlearning.models import OutboundEmail, User
+from submissions.disclosure import feedback_release_at, feedback_visible_to_reader
 from submissions.models import (
     ReaderResponse,
     Reply,
@@ -40,7 +41,10 @@ def _feedback_send(
 ) -> OutboundEmail:
     now = timezone.now()
     submission.status = Submission.Status.FEEDBACK_SENT
-    submission.feedback_sent_at = now
+    # The reader gets it with the section's next batch, not at the minute of this click.
+    submission.feedback_sent_at = feedback_release_at(
+        config=config, urgency=submission.urgency, now=now
+    )
     _touch(submission, "status", "feedback_sent_at")
     return _feedback_deliver(submission, actor=actor, config=config, at=now)
 
@@ -54,7 +58,8 @@ def _feedback_deliver(
     action_labels: list[str] | None = None,
     event_recorded: bool = False,
 ) -> OutboundEmail:
-    """The "feedback sent" event and the reader's e-mail, for a submission marked sent.
+    """The "feedback sent" event and the reader's e-mail, for a submission marked sent. The
+    e-mail leaves at `feedback_sent_at`, the batch time the reader's pages show it from.
 
     `action_labels`: the required actions' labels when the caller has them at hand (a new
     submission), saving a query; `event_recorded`: the caller wrote the event itself (a new
@@ -79,6 +84,7 @@ def _feedback_deliver(
             "new_account": submission.reader_outside_roster and not reader.has_usable_password(),
             "link": _link("submissions:feedback-detail", submission.pk),
         },
+        due_at=submission.feedback_sent_at,
     )
     if created and config.attach_pdf:
         email.attachments = [_store_feedback_pdf(submission, config)]
@@ -224,9 +230,10 @@ def reply_post(*, submission: Submission, author: User, body: str) -> Reply:
         raise ValidationError({"body": "Write a message first."})
     if author.pk == submission.submitter_id:
         side, to, link_name = Reply.Side.SUBMITTER, submission.original_reader, "feedback-detail"
-        if to is None or not submission.feedback_is_sent:
+        # Nothing reaches the reader before the feedback does (a message would say when).
+        if to is None or not feedback_visible_to_reader(submission):
             raise ValidationError("The reader has not received this feedback yet.")
-    elif author.pk == submission.original_reader_id and submission.feedback_is_sent:
+    elif author.pk == submission.original_reader_id and feedback_visible_to_reader(submission):
         side, to, link_name = Reply.Side.READER, submission.submitter, "mine-detail"
     else:
         raise PermissionDenied

@@ -13,6 +13,7 @@ from django.utils import timezone
 from peerlearning.lib.audit import audit_record
 from peerlearning.lib.emails import email_enqueue
 from peerlearning.models import AuditEvent, Section, User
+from submissions.disclosure import feedback_release_at
 from submissions.models import (
     ActionKind,
     Reason,
@@ -119,7 +120,11 @@ def submission_create(
         reader_named_by_submitter=reader is not None,
         reader_outside_roster=reader is not None and reader_outside,
         status=status,
-        feedback_sent_at=now if status == Submission.Status.FEEDBACK_SENT else None,
+        feedback_sent_at=(
+            feedback_release_at(config=config, urgency=urgency, now=now)
+            if status == Submission.Status.FEEDBACK_SENT
+            else None
+        ),
         next_action_due_at=due_at if actions else None,
         created_at=now,
         updated_at=now,

@@ -125,7 +125,7 @@ def _many(department, start: int, count: int) -> None:
     readers = [department.reader, department.trainee]
     for n in range(start, start + count):
         submission_create(
-            submitter=department.radiologist if n % 2 else department.champion,
+            submitter=department.radiologist if n % 2 else department.trainee,
             section=department.neuro,
             accession_number=f"Q{n:07d}",
             reason="discrepancy" if n % 3 else "interesting",
@@ -420,6 +420,7 @@ def test_section_settings_are_edited_by_champions_and_audited(champion_client, d
         reverse("submissions:settings"),
         {
             "review_before_sending": "on",
+            "feedback_batching": "daily",
             "urgent_window_hours": "12",
             "routine_window_hours": "48",
             "counted_reasons": ["discrepancy", "great_catch"],
@@ -429,6 +430,7 @@ def test_section_settings_are_edited_by_champions_and_audited(champion_client, d
     assert response.status_code == 302
     config = SectionSubmissionSettings.objects.get(section=department.neuro)
     assert config.review_before_sending
+    assert config.feedback_batching == "daily"
     assert (config.urgent_window_hours, config.routine_window_hours) == (12, 48)
     assert config.counted_reasons == ["discrepancy", "great_catch"]
     assert AuditEvent.objects.filter(action="update", object_type__contains="settings").exists()

@@ -54,7 +54,7 @@ def test_a_radiologist_submits_a_discrepancy_and_lands_on_it(radiologist_client,
         "contact_clinician",
     }
     page = radiologist_client.get(response["Location"])
-    assert "The original reader has been sent your feedback" in page.content.decode()
+    assert "Your feedback goes to the original reader, without your name" in page.content.decode()
 
 
 def test_the_form_has_every_part_and_no_inline_script(radiologist_client):

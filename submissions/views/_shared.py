@@ -5,6 +5,7 @@ from django.core.exceptions import ValidationError
 from django.shortcuts import get_object_or_404, redirect
 
 from submissions import services
+from submissions.disclosure import disclosure_for
 from submissions.forms import (
     ActionDoneForm,
     ReplyForm,
@@ -27,7 +28,10 @@ def _reply(request, submission, back: str):
             for message in _error_messages(error):
                 messages.error(request, message)
         else:
-            messages.success(request, "Your message was sent. Your name was not shown.")
+            disclosure = disclosure_for(
+                viewer=request.user, submission=submission, championed=set()
+            )
+            messages.success(request, disclosure.reply_sent)
     else:
         messages.error(request, "Write a message first.")
     return redirect(back, submission.pk)

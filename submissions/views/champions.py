@@ -18,6 +18,7 @@ from peerlearning.lib.audit import audit_record
 from peerlearning.lib.emails import email_delivery
 from peerlearning.models import AuditEvent, Role
 from submissions import selectors, services
+from submissions.disclosure import disclosure_for, feedback_visible_to_reader
 from submissions.forms import (
     ActionDoneForm,
     AssignReaderForm,
@@ -143,6 +144,9 @@ def queue(request):
 def _review_context(request, submission, **forms) -> dict:
     context = {
         "submission": submission,
+        "disclosure": disclosure_for(viewer=request.user, submission=submission),
+        "feedback_queued": submission.feedback_is_sent
+        and not feedback_visible_to_reader(submission),
         "actions": list(submission.actions.all()),
         "events": list(submission.events.all()),
         "thread": selectors.thread_for(submission=submission),

@@ -12,6 +12,7 @@ from peerlearning.access import signed_in
 from peerlearning.lib.audit import audit_record
 from peerlearning.models import AuditEvent
 from submissions import selectors, services
+from submissions.disclosure import disclosure_for
 from submissions.forms import (
     ActionDoneForm,
     ReplyForm,
@@ -41,6 +42,9 @@ def feedback_detail(request, pk):
 def _feedback_context(submission, **extra) -> dict:
     return {
         "submission": submission,
+        "disclosure": disclosure_for(
+            viewer=submission.original_reader, submission=submission, championed=set()
+        ),
         "actions": list(submission.actions.all()),
         "thread": selectors.thread_for(submission=submission),
         "response_form": ResponseForm(initial={"response": submission.reader_response}),

@@ -12,6 +12,7 @@ from peerlearning.access import public, roles, roles_access
 from peerlearning.lib.audit import audit_record
 from peerlearning.models import AuditEvent, Role
 from submissions import selectors, services
+from submissions.disclosure import disclosure_for, feedback_visible_to_reader
 from submissions.forms import (
     ReaderKind,
     ReplyForm,
@@ -106,7 +107,11 @@ def _prefill(request) -> dict:
 
 def _submitted_message(submission: Submission) -> str:
     if submission.status == Submission.Status.FEEDBACK_SENT:
-        return "Thank you. The original reader has been sent your feedback, without your name."
+        name = "with your name" if submission.submitter_signed else "without your name"
+        return (
+            "Thank you. Your feedback goes to the original reader, "
+            f"{name}, with the section's next batch."
+        )
     if submission.status == Submission.Status.AWAITING_REVIEW:
         return "Thank you. A champion will review the feedback before it goes to the reader."
     return "Thank you. Your submission is with the section's champion."
@@ -172,12 +177,20 @@ def mine_detail(request, pk):
         "submissions/mine_detail.html",
         {
             "submission": submission,
+            "disclosure": disclosure_for(
+                viewer=request.user, submission=submission, championed=set()
+            ),
+            "feedback_queued": _feedback_queued(submission),
             "actions": actions,
             "escalated": any(a.escalated_at and not a.is_done for a in actions),
             "thread": selectors.thread_for(submission=submission),
             "reply_form": ReplyForm(),
         },
     )
+
+
+def _feedback_queued(submission: Submission) -> bool:
+    return submission.feedback_is_sent and not feedback_visible_to_reader(submission)
 
 
 @roles(*SUBMITTERS)

@@ -4,8 +4,9 @@ The submission is saved and answered 201 all the same; the e-mail stays in the o
 pending with the SMTP error, which the site administrator sees on the outbox page; when the
 server is back, the outbox sweeper sends it, once.
 
-The first failed attempt schedules the next one a minute later (back-off 1, 2, 4 … min);
-the drill moves that minute to now instead of waiting, and runs the sweeper every 3 s
+The e-mail is due with the section's next batch (docs/submissions.md) and the first failed
+attempt schedules the next one a minute later (back-off 1, 2, 4 … min); the drill moves
+both to now instead of waiting, and runs the sweeper every 3 s
 instead of every 60 s. docs/reliability.md gives the production timing.
 """
 
@@ -75,9 +76,17 @@ def test_feedback_waits_in_the_outbox_while_smtp_is_down_and_goes_out_once_it_re
         )
         assert status == 201
         assert db.scalar("SELECT count(*) FROM submissions_submission") == 1
+        # Feedback goes with the section's next batch (the next hour, submissions.md): the
+        # drill moves the batch to now instead of waiting for it.
+        db.scalar(
+            "WITH shared AS (UPDATE submissions_submission SET feedback_sent_at = now() "
+            "RETURNING 1), due AS (UPDATE peerlearning_outboundemail SET next_attempt_at = now() "
+            "WHERE key LIKE 'feedback:%%' RETURNING 1) SELECT count(*) FROM due"
+        )
         failed = wait_until(
             lambda: (row := db.rows(FEEDBACK)) and row[0][2] and row[0],
-            timeout=20,
+            # The sweeper, not an on-commit task, makes the first attempt: beat must be up.
+            timeout=60,
             what="a failed delivery attempt",
         )
         assert failed[0] == "pending"

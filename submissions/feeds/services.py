@@ -141,7 +141,7 @@ def results_expire(*, days: int) -> int:
 def _addendum_actions_close(message: ResultMessage) -> int:
     seen_at = message.message_time or message.received_at
     pending = (
-        RequiredAction.objects.select_for_update()
+        RequiredAction.objects.select_for_update(of=("self",))
         .filter(
             kind=ActionKind.ADDENDUM,
             done_at__isnull=True,

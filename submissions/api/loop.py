@@ -17,6 +17,7 @@ from peerlearning.access import SIGNED_IN, roles_access
 from peerlearning.models import Role
 from submissions import selectors, services
 from submissions.api.serializers import SubmissionSerializer
+from submissions.disclosure import disclosures_for
 from submissions.forms import (
     ActionDoneForm,
     AssignReaderForm,
@@ -83,8 +84,8 @@ def _as_seen(user, pk: int) -> dict:
     submission = selectors.submissions_visible_to(user=user).filter(pk=pk).first()
     if submission is None:  # e.g. a champion who just routed a case out of their sections
         return {"id": pk}
-    sides = selectors.viewer_sides(user=user, submissions=[submission])
-    return SubmissionSerializer(submission, context={"sides": sides}).data
+    disclosures = disclosures_for(viewer=user, submissions=[submission])
+    return SubmissionSerializer(submission, context={"disclosures": disclosures}).data
 
 
 # The original reader -------------------------------------------------------------------------

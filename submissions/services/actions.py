@@ -126,6 +126,8 @@ def actions_change(
             subject="A clinical action was added to feedback for you",
             template="submission_actions_added",
             context={"added": added, "link": _link("submissions:feedback-detail", submission.pk)},
+            # Never before the feedback itself reaches the reader.
+            due_at=max(submission.feedback_sent_at, timezone.now()),
         )
     return submission
 

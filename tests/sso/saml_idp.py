@@ -115,6 +115,14 @@ class SamlIdp(http.server.ThreadingHTTPServer):
         args = self.server.response_args(request, [BINDING_HTTP_POST])
         if self.audience_override:
             args["sp_entity_id"] = self.audience_override
+        return self._signed_form(args, relay_state, email=email, authn_context=authn_context)
+
+    def unsolicited(self, *, acs: str, sp_entity_id: str, email: str):
+        """An IdP-initiated answer: signed, for our SP, but to no request of ours."""
+        args = {"in_response_to": None, "destination": acs, "sp_entity_id": sp_entity_id}
+        return self._signed_form(args, "", email=email, authn_context=PASSWORD)
+
+    def _signed_form(self, args: dict, relay_state: str, *, email: str, authn_context: str):
         response = self.server.create_authn_response(
             {"mail": [email], "givenName": ["Test"], "sn": ["Person"]},
             userid=email,

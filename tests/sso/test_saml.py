@@ -134,6 +134,17 @@ def test_a_replayed_assertion_is_refused(live_server, saml_site, saml_idp, radio
     assert signed_in_email(first, live_server) is None
 
 
+def test_an_idp_initiated_sign_in_is_refused(live_server, saml_site, saml_idp, radiologist):
+    browser = requests.Session()
+    acs = f"{live_server.url}/accounts/saml/{SAML_ORGANIZATION}/acs/"
+    action, fields = saml_idp.unsolicited(
+        acs=acs, sp_entity_id=SAML_SP_ENTITY_ID, email=radiologist.email
+    )
+    response = browser.post(action, data=fields, timeout=30)
+    assert response.status_code == 401 and "Third-Party Login Failure" in response.text
+    assert signed_in_email(browser, live_server) is None
+
+
 def test_without_the_site_setting_the_idps_mfa_does_not_replace_ours(
     live_server, saml_site, saml_idp, radiologist_with_totp
 ):

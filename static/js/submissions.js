@@ -6,7 +6,7 @@
  * - "Other action" only when "Other" is ticked.
  *
  * Without this file every part stays visible and the server still checks everything.
- * Fields come back from inline validation (htmx swaps), so the rules run after each swap.
+ * Inline validation (htmx) brings back a field's messages only; the rules run after each swap.
  */
 (function () {
   "use strict";
@@ -34,6 +34,41 @@
     show(form, "action_other", checked(form, "required_actions").indexOf("other") !== -1);
   }
 
+  // Inline validation swaps only a field's messages box; the field's error state (the red
+  // frame, aria-invalid, aria-describedby) follows the box here.
+  function syncErrors(form) {
+    Array.prototype.forEach.call(form.querySelectorAll(".live-messages"), function (box) {
+      var invalid = box.getAttribute("data-invalid") === "true";
+      var errorId = box.getAttribute("data-error-id");
+      var wrapper = box.closest(".field");
+      if (wrapper) {
+        wrapper.classList.toggle("field-error", invalid);
+      }
+      var live = box.closest(".live-field");
+      var controls = live ? live.querySelectorAll("input, textarea, select, fieldset") : [];
+      Array.prototype.forEach.call(controls, function (control) {
+        if (control.type === "hidden") {
+          return;
+        }
+        var described = (control.getAttribute("aria-describedby") || "").split(/\s+/)
+          .filter(function (id) { return id && id !== errorId; });
+        if (invalid && control.tagName !== "FIELDSET") {
+          control.setAttribute("aria-invalid", "true");
+        } else {
+          control.removeAttribute("aria-invalid");
+        }
+        if (invalid) {
+          described.push(errorId);
+        }
+        if (described.length) {
+          control.setAttribute("aria-describedby", described.join(" "));
+        } else {
+          control.removeAttribute("aria-describedby");
+        }
+      });
+    });
+  }
+
   function init() {
     var form = document.getElementById("submission-form");
     if (!form) {
@@ -41,7 +76,10 @@
     }
     apply(form);
     form.addEventListener("change", function () { apply(form); });
-    document.body.addEventListener("htmx:afterSettle", function () { apply(form); });
+    document.body.addEventListener("htmx:afterSettle", function () {
+      syncErrors(form);
+      apply(form);
+    });
   }
 
   if (document.readyState === "loading") {

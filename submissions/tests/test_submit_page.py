@@ -1,5 +1,7 @@
 """Submitting from the browser: the form, its inline validation and the PACS launch URL."""
 
+import re
+
 import pytest
 from django.core.exceptions import ValidationError
 from django.urls import reverse
@@ -174,7 +176,9 @@ def test_a_case_a_colleague_submitted_gets_a_note_not_an_error(client, departmen
     assert response.status_code == 302
 
 
-def test_inline_validation_answers_with_the_one_field_and_its_error(radiologist_client, department):
+def test_inline_validation_answers_with_the_fields_messages_and_no_control(
+    radiologist_client, department
+):
     response = radiologist_client.post(
         reverse("submissions:submit-validate") + "?field=accession_number",
         form_data(department, accession_number="x"),
@@ -182,9 +186,11 @@ def test_inline_validation_answers_with_the_one_field_and_its_error(radiologist_
     )
 
     text = response.content.decode()
-    assert text.strip().startswith('<div id="live-accession_number"')
+    assert 'id="live-accession_number-messages"' in text
     assert "does not look like an accession number" in text
-    assert 'name="description"' not in text
+    # Nothing a person could be typing in or ticking comes back to replace what they did.
+    assert "<input" not in text
+    assert "<textarea" not in text
     assert Submission.objects.count() == 0
 
 
@@ -324,3 +330,18 @@ def test_a_second_submission_is_refused_outside_any_transaction_too(submit, depa
     # As in production: the service's transaction is the outermost one, so the refusal
     # is decided after it rolled back rather than inside a savepoint.
     _submit_twice_and_expect_refusal(submit, department)
+
+
+def test_inline_validation_answers_for_every_field_the_page_validates(
+    radiologist_client, department
+):
+    page = radiologist_client.get(SUBMIT).content.decode()
+    fields = set(re.findall(r"submit/validate/\?field=([a-z_]+)", page))
+    assert "urgency" in fields
+    for field in fields:
+        response = radiologist_client.post(
+            reverse("submissions:submit-validate") + f"?field={field}",
+            form_data(department),
+            HTTP_HX_REQUEST="true",
+        )
+        assert response.status_code == 200, field

@@ -34,6 +34,7 @@ LAUNCH_PARAMS = {
     "reader_id": "reader_ris_id",
 }
 LIVE_FIELDS = {
+    "urgency",
     "accession_number",
     "reason",
     "reason_detail",
@@ -120,16 +121,16 @@ def _submitted_message(submission: Submission) -> str:
 @roles(*SUBMITTERS)
 @require_POST
 def submit_validate(request):
-    """Inline validation: the form as typed so far, answered with one field's fragment."""
+    """Inline validation: the form as typed so far, answered with one field's messages only
+    (never its controls, which the person may be using while the answer travels)."""
     name = request.GET.get("field", "")
     if name not in LIVE_FIELDS:
         raise Http404
     form = SubmissionForm(request.POST, user=request.user)
     form.is_valid()
+    note = form.accession_note if name == "accession_number" else ""
     return render(
-        request,
-        "submissions/submit.html#live-field",
-        {"form": form, "field": form[name], "live": True},
+        request, "includes/live_messages.html", {"field": form[name], "note": note}
     )
 
 

@@ -250,7 +250,11 @@ def suggestion_dismiss(*, suggestion: Suggestion, user: User) -> Suggestion:
 
 def suggestion_prefill(suggestion: Suggestion) -> dict:
     """The submit form's pre-filled values for a suggestion (accession, reader, reason)."""
-    prefill = {"accession_number": suggestion.accession_number, "reason": "discrepancy"}
+    prefill = {
+        "source": "suggestion",
+        "accession_number": suggestion.accession_number,
+        "reason": "discrepancy",
+    }
     if suggestion.original_reader and suggestion.original_reader.is_active:
         prefill["reader"] = suggestion.original_reader.email
     return prefill

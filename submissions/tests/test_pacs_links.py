@@ -103,3 +103,16 @@ def test_no_open_images_link_when_the_site_has_no_viewer(client, department, sub
     client.force_login(department.reader)
     html = client.get(reverse("submissions:feedback-detail", args=[submission.pk])).content
     assert b"Open images" not in html
+
+
+def test_a_launch_prefill_fills_one_form_with_a_banner_then_is_gone(client, department):
+    client.force_login(department.radiologist)
+    client.get(SUBMIT, {"accession": "SYN-7", "reader": department.reader.email})
+
+    first = client.get(SUBMIT)
+    assert first.context["form"].initial["accession_number"] == "SYN-7"
+    assert "Filled in from your PACS" in first.content.decode()
+
+    later = client.get(SUBMIT)
+    assert "accession_number" not in later.context["form"].initial
+    assert "Filled in from" not in later.content.decode()

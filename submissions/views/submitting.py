@@ -25,6 +25,8 @@ from submissions.views._shared import _reply
 SUBMITTERS = (Role.RADIOLOGIST, Role.TRAINEE)
 SUBMITTER_ACCESS = roles_access(*SUBMITTERS)
 PREFILL_SESSION_KEY = "submissions:prefill"
+# Where a prefill came from, for the banner above the form.
+PREFILL_SOURCES = {"pacs": "your PACS", "suggestion": "a suggested case"}
 # PACS launch parameters -> form fields.
 LAUNCH_PARAMS = {
     "accession": "accession_number",
@@ -58,9 +60,12 @@ LIVE_FIELDS = {
 def submit(request):
     if any(param in request.GET for param in LAUNCH_PARAMS):
         request.session[PREFILL_SESSION_KEY] = {
-            field: request.GET.get(param, "").strip()[:254]
-            for param, field in LAUNCH_PARAMS.items()
-            if request.GET.get(param, "").strip()
+            "source": "pacs",
+            **{
+                field: request.GET.get(param, "").strip()[:254]
+                for param, field in LAUNCH_PARAMS.items()
+                if request.GET.get(param, "").strip()
+            },
         }
         return redirect("submissions:submit")
     if not request.user.is_authenticated:
@@ -82,13 +87,25 @@ def submit(request):
                 request.session.pop(PREFILL_SESSION_KEY, None)
                 messages.success(request, _submitted_message(submission))
                 return redirect("submissions:mine-detail", submission.pk)
+        prefilled_from = request.POST.get("prefilled_from", "")
     else:
-        form = SubmissionForm(user=request.user, initial=_prefill(request))
-    return render(request, "submissions/submit.html", {"form": form})
+        # A prefill fills one form: the next visit to the page starts empty.
+        prefill = _prefill(request, request.session.pop(PREFILL_SESSION_KEY, None) or {})
+        prefilled_from = prefill.pop("source", "") if prefill else ""
+        form = SubmissionForm(user=request.user, initial=prefill)
+    return render(
+        request,
+        "submissions/submit.html",
+        {
+            "form": form,
+            "prefilled_from": prefilled_from if prefilled_from in PREFILL_SOURCES else "",
+            "prefilled_label": PREFILL_SOURCES.get(prefilled_from, ""),
+        },
+    )
 
 
-def _prefill(request) -> dict:
-    prefill = dict(request.session.get(PREFILL_SESSION_KEY) or {})
+def _prefill(request, prefill: dict) -> dict:
+    prefill = dict(prefill)
     if prefill.get("accession_number"):
         prefill["accession_number"] = prefill["accession_number"].upper()
     by_id = {
@@ -129,9 +146,7 @@ def submit_validate(request):
     form = SubmissionForm(request.POST, user=request.user)
     form.is_valid()
     note = form.accession_note if name == "accession_number" else ""
-    return render(
-        request, "includes/live_messages.html", {"field": form[name], "note": note}
-    )
+    return render(request, "includes/live_messages.html", {"field": form[name], "note": note})
 
 
 @roles(*SUBMITTERS, Role.CHAMPION)

@@ -17,7 +17,7 @@ from submissions.models import (
     Submission,
     SubmissionEvent,
 )
-from submissions.services._shared import _event, _link, _require_open, _touch
+from submissions.services._shared import _champions, _event, _link, _require_open, _touch
 
 # The feedback to the original reader ------------------------------------------------------
 
@@ -202,6 +202,7 @@ def feedback_respond(
         raise ValidationError({"response": "Choose acknowledge, agree or disagree."})
     _require_open(submission)
     first = not submission.acknowledged_at
+    newly_disagrees = response == ReaderResponse.DISAGREE and submission.reader_response != response
     changes = {"reader_response": [submission.reader_response, response]}
     submission.reader_response = response
     submission.acknowledged_at = submission.acknowledged_at or timezone.now()
@@ -212,14 +213,37 @@ def feedback_respond(
         email_enqueue(
             key=f"feedback:{submission.pk}:acknowledged",
             to=submission.submitter.email,
-            subject="Your submission was acknowledged",
+            subject=RESPONSE_SUBJECTS[response],
             template="submission_acknowledged",
             context={
-                "response": submission.get_reader_response_display().lower(),
+                "response": response,
                 "link": _link("submissions:mine-detail", submission.pk),
             },
         )
+    if newly_disagrees:
+        _disagreement_tell_champions(submission)
     return submission
+
+
+RESPONSE_SUBJECTS = {
+    ReaderResponse.ACKNOWLEDGED: "The original reader has read your submission",
+    ReaderResponse.AGREE: "The original reader agrees with your submission",
+    ReaderResponse.DISAGREE: "The original reader sees your submission differently",
+}
+
+
+def _disagreement_tell_champions(submission: Submission) -> None:
+    """A reader who disagrees is a conversation for the champion, not a closed case."""
+    for champion in _champions(submission.section):
+        if champion.pk in (submission.original_reader_id, submission.submitter_id):
+            continue
+        email_enqueue(
+            key=f"feedback:{submission.pk}:disagrees:{champion.pk}",
+            to=champion.email,
+            subject="A reader disagrees with feedback: please review",
+            template="submission_disagreement",
+            context={"link": _link("submissions:review", submission.pk)},
+        )
 
 
 @transaction.atomic

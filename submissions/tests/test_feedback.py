@@ -259,3 +259,42 @@ def test_the_next_due_time_follows_the_open_actions(submit, department):
     action_complete(action=second, actor=department.reader)
     submission.refresh_from_db()
     assert submission.next_action_due_at is None
+
+
+def test_a_disagreement_is_not_reported_as_a_plain_acknowledgment(client, submit, department):
+    submission = submit()
+    client.force_login(department.reader)
+    client.post(
+        reverse("submissions:feedback-respond", args=[submission.pk]), {"response": "disagree"}
+    )
+
+    (told,) = [e for e in emails_to(department.radiologist.email) if "acknowledged" in e.key]
+    assert told.subject == "The original reader sees your submission differently"
+    assert "sees the case differently" in told.body_text
+    client.force_login(department.radiologist)
+    mine = client.get(reverse("submissions:mine")).content.decode()
+    assert "Reader disagrees" in mine
+    assert "badge-ok" not in mine
+
+
+def test_champions_are_told_of_a_disagreement_once_and_not_by_name(client, submit, department):
+    submission = submit()
+    client.force_login(department.reader)
+    url = reverse("submissions:feedback-respond", args=[submission.pk])
+    client.post(url, {"response": "disagree"})
+    client.post(url, {"response": "disagree"})
+
+    (notice,) = emails_to(department.champion.email)
+    assert notice.subject == "A reader disagrees with feedback: please review"
+    assert reverse("submissions:review", args=[submission.pk]) in notice.body_text
+    assert "Quinn" not in notice.body_text and "Rowan" not in notice.body_text
+    assert emails_to(department.body_champion.email) == []
+
+
+def test_agreeing_tells_no_champion(client, submit, department):
+    submission = submit()
+    client.force_login(department.reader)
+    client.post(
+        reverse("submissions:feedback-respond", args=[submission.pk]), {"response": "agree"}
+    )
+    assert emails_to(department.champion.email) == []

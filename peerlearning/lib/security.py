@@ -54,6 +54,13 @@ class SecurityHeadersMiddleware:
 
 # Written in the session by IdleSessionMiddleware: when the idle deadline was last pushed.
 SESSION_REFRESHED_AT = "_pl_refreshed_at"
+# Sent by requests a page makes on its own, not a person (htmx polls: every element with
+# `hx-trigger="every …"` carries `hx-headers='{"X-Poll": "1"}'`).
+POLL_HEADER = "X-Poll"
+
+
+def is_poll(request) -> bool:
+    return request.headers.get(POLL_HEADER) == "1"
 
 
 class IdleSessionMiddleware:
@@ -65,6 +72,9 @@ class IdleSessionMiddleware:
     moves, only when the last refresh is SESSION_REFRESH_SECONDS old or more (or when the
     session is being saved anyway). A session therefore ends between SESSION_COOKIE_AGE
     minus SESSION_REFRESH_SECONDS and SESSION_COOKIE_AGE after the last request.
+    A poll (`is_poll`) is not a person's action and never pushes the deadline: a page left
+    open on a 2-second poll still signs out when its person walks away. (A poll view that
+    wrote the session would be saved, and move it; none does.)
     Sits after SessionMiddleware, so its response half runs before the session is saved.
     """
 
@@ -76,8 +86,8 @@ class IdleSessionMiddleware:
     def __call__(self, request):
         response = self.get_response(request)
         session = getattr(request, "session", None)
-        if session is None or session.is_empty():
-            return response  # no session cookie, or signed out during the request
+        if session is None or session.is_empty() or is_poll(request):
+            return response  # no session cookie, signed out during the request, or a poll
         refreshed_at = session.get(SESSION_REFRESHED_AT, 0)  # loads the session if needed
         if session.is_empty():
             return response  # the cookie named a session that has ended: do not revive it

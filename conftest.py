@@ -54,6 +54,14 @@ def _feedback_batches_gone(request, monkeypatch):
 
 
 @pytest.fixture
+def client():
+    """Django's test client, `force_login` passing the second factor the policy asks for."""
+    from peerlearning.testing import Client
+
+    return Client()
+
+
+@pytest.fixture
 def department(db):
     return make_department()
 

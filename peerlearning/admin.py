@@ -22,8 +22,17 @@ from import_export.admin import ExportActionMixin
 
 from peerlearning.lib.audit import audit_record
 from peerlearning.lib.emails import email_retry
-from peerlearning.models import AuditEvent, Membership, OutboundEmail, Section, SitePolicy, User
+from peerlearning.models import (
+    ApiToken,
+    AuditEvent,
+    Membership,
+    OutboundEmail,
+    Section,
+    SitePolicy,
+    User,
+)
 from peerlearning.roster import COLUMNS, invitation_send, roster_import, roster_parse
+from peerlearning.services import api_tokens_revoke
 
 ROSTER_SALT = "peerlearning.admin.roster-import"
 ROSTER_MAX_BYTES = 2 * 1024 * 1024
@@ -164,6 +173,12 @@ class UserAdmin(AuditedAdminMixin, DjangoUserAdmin):
     def get_inlines(self, request, obj):
         # Memberships are added once the person exists (the add page is Django's two-step one).
         return self.inlines if obj is not None else []
+
+    def save_model(self, request, obj, form, change):
+        super().save_model(request, obj, form, change)
+        if change and "is_active" in form.changed_data and not obj.is_active:
+            # A deactivated person's tokens end with the account, and stay ended if it returns.
+            api_tokens_revoke(tokens=obj.api_tokens.all(), actor=request.user)
 
     @admin.action(description="Send an invitation (a link to set a password)")
     def send_invitation(self, request, queryset):
@@ -381,11 +396,7 @@ class MembershipAdmin(AuditedAdminMixin, ExportActionMixin, admin.ModelAdmin):
 
 @admin.register(SitePolicy)
 class SitePolicyAdmin(AuditedAdminMixin, admin.ModelAdmin):
-    fields = (
-        "mfa_required_for_champions",
-        "mfa_required_for_leaders",
-        "mfa_required_for_administrators",
-    )
+    fields = SitePolicy.MFA_FIELDS
 
     def has_add_permission(self, request):
         return False
@@ -397,6 +408,43 @@ class SitePolicyAdmin(AuditedAdminMixin, admin.ModelAdmin):
         # One row: the list is the form.
         policy = SitePolicy.load()
         return redirect(reverse("admin:peerlearning_sitepolicy_change", args=[policy.pk]))
+
+
+@admin.register(ApiToken)
+class ApiTokenAdmin(admin.ModelAdmin):
+    """Every person's API tokens: seen and revoked here, made by their owner (or the command)."""
+
+    list_display = ("prefix", "user", "name", "created_at", "expires_at", "last_used_at", "state")
+    list_filter = ("revoked_at", "expires_at")
+    search_fields = ("user__email", "name", "prefix")
+    list_select_related = ("user",)
+    actions = ["revoke"]
+    readonly_fields = [
+        field.name
+        for field in ApiToken._meta.fields
+        if field.name not in ("key_hash", "password_fingerprint")
+    ]
+    exclude = ("key_hash", "password_fingerprint")
+
+    def has_add_permission(self, request):
+        return False
+
+    def has_change_permission(self, request, obj=None):
+        return False
+
+    def has_delete_permission(self, request, obj=None):
+        return False
+
+    @admin.display(description="state")
+    def state(self, token):
+        if token.revoked_at:
+            return "revoked"
+        return "expired" if token.is_expired else "usable"
+
+    @admin.action(description="Revoke the selected tokens")
+    def revoke(self, request, queryset):
+        revoked = api_tokens_revoke(tokens=queryset, actor=request.user)
+        messages.success(request, f"{revoked} token(s) revoked.")
 
 
 @admin.register(OutboundEmail)

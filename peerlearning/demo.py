@@ -28,7 +28,7 @@ from django.db.models import Q, QuerySet
 from django.utils import timezone
 from django.utils.module_loading import module_has_submodule
 
-from peerlearning.models import Membership, Role, Section, User
+from peerlearning.models import Membership, Role, Section, SitePolicy, User
 
 # One password for every demo person, published in the command's output and the docs.
 DEMO_PASSWORD = "demo-password-2026"  # noqa: S105
@@ -551,4 +551,12 @@ def demo_seed(
     for builder in history_builders():
         if not builder.present(ctx):
             created.update(builder.build(ctx, ctx.rng(builder.name), ctx.size))
+    demo_mfa_off()
     return DemoResult(context=ctx, created={k: v for k, v in created.items() if v}, deleted=deleted)
+
+
+def demo_mfa_off() -> None:
+    """Demo people sign in with the published password alone; the sign-in page says so
+    (a new site requires MFA of administrators, leaders, champions, assistants, quality)."""
+    # The same queries whether or not it was on: seeding's query count does not vary.
+    SitePolicy.objects.update_or_create(pk=1, defaults=dict.fromkeys(SitePolicy.MFA_FIELDS, False))

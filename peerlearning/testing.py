@@ -8,6 +8,7 @@ import datetime
 from dataclasses import dataclass
 
 import factory
+from django import test
 from django.utils import timezone
 
 from peerlearning.models import Membership, Role, Section, User
@@ -117,6 +118,48 @@ def make_department() -> Department:
     )
 
 
+def totp_set_up(user: User):
+    """The person has set up TOTP (an authenticator row; tests that type codes make a real one)."""
+    from allauth.mfa.models import Authenticator
+
+    totp, _ = Authenticator.objects.get_or_create(
+        user=user, type=Authenticator.Type.TOTP, defaults={"data": {}}
+    )
+    return totp
+
+
+def real_totp_for(user: User) -> str:
+    """Set up TOTP for the person with a fresh secret, as the set-up page does; the secret."""
+    from allauth.mfa.totp.internal.auth import TOTP, generate_totp_secret
+
+    secret = generate_totp_secret()
+    TOTP.activate(user, secret)
+    return secret
+
+
+def totp_code(secret: str) -> str:
+    """The code an authenticator app shows now for this secret."""
+    import time
+
+    from allauth.mfa.app_settings import TOTP_PERIOD
+    from allauth.mfa.totp.internal.auth import format_hotp_value, hotp_value
+
+    return format_hotp_value(hotp_value(secret, int(time.time()) // TOTP_PERIOD))
+
+
+def api_key_for(user: User, **kwargs) -> str:
+    """A new API token's key for the person, who has TOTP when the policy asks them for it
+    (the API refuses a token otherwise)."""
+    from peerlearning.mfa import mfa_required
+    from peerlearning.services import api_token_create
+
+    if mfa_required(user):
+        totp_set_up(user)
+    for name in ("_pl_roles", "_pl_held"):
+        user.__dict__.pop(name, None)
+    return api_token_create(user=user, **kwargs)[1]
+
+
 def pass_mfa(client, user: User) -> None:
     """Record in the client's session what allauth records when a TOTP code is accepted.
 
@@ -126,14 +169,27 @@ def pass_mfa(client, user: User) -> None:
     from types import SimpleNamespace
 
     from allauth.account.internal.flows.login import record_authentication
-    from allauth.mfa.models import Authenticator
 
     session = client.session
-    totp, _ = Authenticator.objects.get_or_create(
-        user=user, type=Authenticator.Type.TOTP, defaults={"data": {}}
-    )
+    totp = totp_set_up(user)
     record_authentication(SimpleNamespace(session=session), user, "mfa", id=totp.pk, type="totp")
     session.save()
+
+
+class Client(test.Client):
+    """The test client (the `client` fixture), whose `force_login` is a completed sign-in:
+    the password and, where the site policy asks for one, the second factor (`pass_mfa`).
+    `force_login(user, mfa=False)` stops after the password."""
+
+    def force_login(self, user, backend=None, *, mfa: bool = True):
+        from peerlearning.mfa import mfa_required
+
+        super().force_login(user, backend)
+        if mfa and mfa_required(user):
+            pass_mfa(self, user)
+        # mfa_required cached the roles on this instance; the test may change them later.
+        for name in ("_pl_roles", "_pl_held"):
+            user.__dict__.pop(name, None)
 
 
 def free_port() -> int:

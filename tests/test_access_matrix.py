@@ -34,6 +34,7 @@ ACCESS: dict[str, frozenset[str]] = {
     "home": SIGNED_IN,
     "profile": SIGNED_IN,
     "api-token-create": SIGNED_IN,
+    "api-token-revoke": SIGNED_IN,  # their own tokens only: 404 for anyone else's
     "outbox-list": SITE_ADMIN,
     "outbox-detail": SITE_ADMIN,
     "outbox-retry": SITE_ADMIN,

@@ -40,7 +40,7 @@ def main() -> None:
     from django.test import Client
     from django.test.utils import CaptureQueriesContext, override_settings
 
-    from peerlearning.services import api_token_rotate
+    from peerlearning.services import api_token_create
 
     _key, label, mode, target, persona, expect = next(t for t in run.TARGETS if t[0] == args.page)
     url = run._url(target)
@@ -50,7 +50,7 @@ def main() -> None:
     client = Client()
     if user is not None and mode != "api":
         client.force_login(user)
-    token = api_token_rotate(user=user).key if mode == "api" else ""
+    token = api_token_create(user=user)[1] if mode == "api" else ""
     stamp = f"{time.time_ns() % 10**9:09d}"
 
     def call(n: int):

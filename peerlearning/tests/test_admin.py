@@ -245,16 +245,14 @@ def test_the_site_policy_list_opens_its_single_row_and_changes_are_audited(admin
     assert response.status_code == 302
     assert response.url == reverse("admin:peerlearning_sitepolicy_change", args=[1])
     page = admin_client.get(response.url)
-    for name in (
-        "mfa_required_for_champions",
-        "mfa_required_for_leaders",
-        "mfa_required_for_administrators",
-    ):
+    for name in SitePolicy.MFA_FIELDS:
         assert f'name="{name}"'.encode() in page.content
-    admin_client.post(response.url, {"mfa_required_for_leaders": "on"})
-    assert SitePolicy.load().mfa_required_for_leaders is True
+    form = page.context["adminform"].form
+    ticked = {name: "on" for name in SitePolicy.MFA_FIELDS if form.initial[name]}
+    admin_client.post(response.url, {**ticked, "mfa_required_for_radiologists": "on"})
+    assert SitePolicy.load().mfa_required_for_radiologists is True
     event = AuditEvent.objects.get(object_type="peerlearning.sitepolicy")
-    assert event.detail["fields"] == ["mfa_required_for_leaders"]
+    assert event.detail["fields"] == ["mfa_required_for_radiologists"]
     assert admin_client.get(reverse("admin:peerlearning_sitepolicy_add")).status_code == 403
 
 

@@ -5,9 +5,10 @@ import pytest
 from django.conf import settings
 from django.core.management import call_command
 from django.core.management.base import CommandError
-from rest_framework.authtoken.models import Token
 
-from peerlearning.models import AuditEvent, Membership, OutboundEmail, User
+from peerlearning.models import ApiToken, AuditEvent, Membership, OutboundEmail, User
+from peerlearning.testing import totp_set_up
+from peerlearning.tokens import key_hash
 
 SHARED_SAMPLE = Path(settings.BASE_DIR).parent / "shared" / "samples" / "roster.csv"
 KEPT_SAMPLE = Path(__file__).parent / "data" / "roster.csv"
@@ -105,24 +106,32 @@ def test_import_roster_warns_about_ignored_columns_on_stderr(db, tmp_path):
 
 
 def test_create_api_token_prints_only_the_new_key(department):
-    out, err = run("create_api_token", department.champion.email)
-    assert out == Token.objects.get(user=department.champion).key + "\n"
+    totp_set_up(department.champion)  # the policy asks champions for MFA
+    out, err = run("create_api_token", department.champion.email, "--name", "PACS")
+    token = ApiToken.objects.get(user=department.champion)
+    assert token.key_hash == key_hash(out.strip()) and token.name == "PACS"
     assert err == ""
 
 
-def test_create_api_token_replaces_the_old_token(department):
+def test_create_api_token_can_replace_the_old_tokens(department):
+    totp_set_up(department.champion)
     old, _ = run("create_api_token", department.champion.email)
-    new, _ = run("create_api_token", f"  {department.champion.email.upper()} ")
+    new, _ = run("create_api_token", f"  {department.champion.email.upper()} ", "--replace")
     assert old != new
-    assert list(Token.objects.filter(user=department.champion).values_list("key", flat=True)) == [
-        new.strip()
-    ]
+    usable = ApiToken.objects.filter(user=department.champion).usable()
+    assert list(usable.values_list("key_hash", flat=True)) == [key_hash(new.strip())]
+
+
+def test_create_api_token_refuses_someone_who_lacks_the_mfa_their_role_needs(department):
+    with pytest.raises(CommandError, match="requires two-factor authentication"):
+        run("create_api_token", department.champion.email)
+    assert not ApiToken.objects.exists()
 
 
 def test_create_api_token_for_an_unknown_email_is_a_command_error(db):
     with pytest.raises(CommandError, match=r"No user has the e-mail address ghost@example\.org"):
         run("create_api_token", "ghost@example.org")
-    assert not Token.objects.exists()
+    assert not ApiToken.objects.exists()
 
 
 def test_create_api_token_refuses_a_deactivated_person(department):

@@ -14,10 +14,10 @@ answer 404 for objects that are not theirs to see (selectors.py).
 
 import pytest
 from django.urls import reverse
-from rest_framework.authtoken.models import Token
 from rest_framework.test import APIClient
 
 from peerlearning.models import OutboundEmail
+from peerlearning.testing import api_key_for
 from submissions.models import Reply
 from submissions.pdf import feedback_html
 from submissions.services import reply_post
@@ -45,7 +45,7 @@ def status_of(client, name, submission) -> int:
 
 def api_detail(user, submission):
     client = APIClient()
-    client.credentials(HTTP_AUTHORIZATION=f"Token {Token.objects.create(user=user).key}")
+    client.credentials(HTTP_AUTHORIZATION=f"Token {api_key_for(user)}")
     return client.get(reverse("api:submission-detail", args=[submission.pk]))
 
 

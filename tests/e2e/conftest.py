@@ -6,6 +6,7 @@ import shutil
 import pytest
 from playwright.sync_api import expect
 
+from peerlearning.demo import demo_mfa_off
 from peerlearning.testing import make_department
 
 CHROMIUM = os.environ.get("CHROMIUM_PATH", "/usr/bin/chromium")
@@ -65,4 +66,8 @@ def page(browser):
 
 @pytest.fixture
 def e2e_department(transactional_db):
-    return make_department()
+    # The browser tests walk the pages as the demo runs them, MFA off: the password alone.
+    # Signing in with the second factor has its own browser test (test_signin.py).
+    department = make_department()
+    demo_mfa_off()
+    return department

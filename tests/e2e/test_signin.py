@@ -1,6 +1,7 @@
 import pytest
 
-from peerlearning.testing import PASSWORD
+from peerlearning.models import SitePolicy
+from peerlearning.testing import PASSWORD, real_totp_for, totp_code
 
 pytestmark = pytest.mark.e2e
 
@@ -46,3 +47,21 @@ def test_the_page_loads_without_content_security_policy_violations(
     page.wait_for_url(f"{live_server.url}/")
     page.goto(f"{live_server.url}/profile/")
     assert violations == []
+
+
+def test_a_champion_signs_in_with_password_and_code_under_the_default_policy(
+    page, live_server, e2e_department
+):
+    policy = SitePolicy.load()  # back to a new site's policy: MFA required of champions
+    for name in SitePolicy.MFA_FIELDS:
+        setattr(policy, name, SitePolicy._meta.get_field(name).default)
+    policy.save()
+    secret = real_totp_for(e2e_department.champion)
+    sign_in(page, live_server, e2e_department.champion.email)
+    page.wait_for_url("**/accounts/2fa/authenticate/**")
+    page.fill("input[name=code]", totp_code(secret))
+    page.click("button[type=submit]")
+    page.wait_for_url(f"{live_server.url}/")
+    assert page.locator("h1").inner_text().startswith("Welcome, Cass")
+    page.goto(f"{live_server.url}/submissions/queue/")
+    assert "/accounts/" not in page.url

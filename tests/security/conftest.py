@@ -8,7 +8,6 @@ from decimal import Decimal
 
 import pytest
 from django.utils import timezone
-from rest_framework.authtoken.models import Token
 from rest_framework.test import APIClient
 
 from conferences.attendance.services import attendance_mark
@@ -19,7 +18,7 @@ from conferences.meetings.services import (
 )
 from conferences.models import Conference
 from peerlearning.models import Role
-from peerlearning.testing import make_member
+from peerlearning.testing import api_key_for, make_member
 from submissions.services import ActionRequest, submission_create
 
 
@@ -123,8 +122,7 @@ def world(department):
 def api_client_for(user) -> APIClient:
     client = APIClient()
     if user is not None:
-        token, _ = Token.objects.get_or_create(user=user)
-        client.credentials(HTTP_AUTHORIZATION=f"Token {token.key}")
+        client.credentials(HTTP_AUTHORIZATION=f"Token {api_key_for(user)}")
     return client
 
 

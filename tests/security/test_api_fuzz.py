@@ -18,9 +18,9 @@ import sys
 from pathlib import Path
 
 import pytest
-from rest_framework.authtoken.models import Token
 
 from conferences.attendance.services import attendance_mark
+from peerlearning.testing import api_key_for
 from tests.security.conftest import case_for, held_conference
 
 MAX_EXAMPLES = int(os.environ.get("FUZZ_MAX_EXAMPLES", "25"))
@@ -37,7 +37,7 @@ def seeded(transactional_db, department, settings, tmp_path):
     attendance_mark(
         conference=conference, user=department.reader, present=True, minutes=None, actor=None
     )
-    return Token.objects.create(user=department.champion).key
+    return api_key_for(department.champion)
 
 
 def test_the_api_never_answers_with_a_server_error(live_server, seeded, tmp_path, need_service):

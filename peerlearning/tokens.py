@@ -34,6 +34,22 @@ def api_tokens_of(*, user: User):
     )
 
 
+def api_tokens_listed(*, user: User, limit: int = 20) -> list[ApiToken]:
+    """The person's tokens for their profile page, each with `state` in words."""
+    tokens = list(api_tokens_of(user=user)[:limit])
+    password = user.get_session_auth_hash()
+    for token in tokens:
+        if token.revoked_at is not None:
+            token.state = f"Revoked {timezone.localtime(token.revoked_at):%Y-%m-%d}"
+        elif token.is_expired:
+            token.state = "Expired"
+        elif not hmac.compare_digest(token.password_fingerprint, password):
+            token.state = "Ended: your password changed"
+        else:
+            token.state = "Works"
+    return tokens
+
+
 def token_refusal(token: ApiToken) -> str | None:
     """Why this token may not be used now, or None."""
     user = token.user

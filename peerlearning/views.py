@@ -14,7 +14,7 @@ from peerlearning.lib.emails import email_retry
 from peerlearning.lib.health import broker_reachable
 from peerlearning.models import AuditEvent, OutboundEmail
 from peerlearning.services import api_token_create, api_tokens_revoke
-from peerlearning.tokens import api_tokens_of
+from peerlearning.tokens import api_tokens_listed, api_tokens_of
 
 
 @signed_in
@@ -33,7 +33,7 @@ def profile(request):
         "peerlearning/profile.html",
         {
             "memberships": memberships_for(request.user),
-            "tokens": api_tokens_of(user=request.user)[:20],
+            "tokens": api_tokens_listed(user=request.user),
             "token_days": settings.API_TOKEN_DAYS,
             "new_token": request.session.pop("new_api_token", None),
         },

@@ -175,3 +175,15 @@ def test_the_admin_lists_every_token_and_revokes_them(client, department):
     )
 
     assert api(key).status_code == 401
+
+
+def test_the_profile_page_says_which_tokens_ended_and_why(client, department, settings):
+    user = department.radiologist
+    api_key_for(user, name="Old script")
+    user.set_password(NEW_PASSWORD)
+    user.save()
+    client.force_login(user)
+
+    page = client.get(reverse("profile")).content.decode()
+
+    assert "Ended: your password changed" in page

@@ -10,9 +10,11 @@ Object-level rules (which section, whose submission) live in each app's selector
 
 from collections.abc import Iterable
 from dataclasses import dataclass, field
+from urllib.parse import urlsplit
 
 from django.contrib.auth.views import redirect_to_login
 from django.core.exceptions import PermissionDenied
+from django.http import HttpResponse
 from rest_framework.authentication import SessionAuthentication
 from rest_framework.permissions import BasePermission
 
@@ -117,8 +119,20 @@ class AccessMiddleware:
         if rule.allows(request.user):
             return None
         if not request.user.is_authenticated:
+            if request.headers.get("HX-Request"):
+                return _htmx_to_sign_in(request)
             return redirect_to_login(request.get_full_path())
         raise PermissionDenied
+
+
+def _htmx_to_sign_in(request) -> HttpResponse:
+    """An htmx request (a poll, say) whose session has ended: the whole page goes to the
+    sign-in page, rather than the sign-in form being swapped into a fragment."""
+    page = urlsplit(request.headers.get("HX-Current-URL", ""))
+    here = page.path if page.netloc in ("", request.get_host()) and page.path else "/"
+    response = HttpResponse(status=200)
+    response["HX-Redirect"] = redirect_to_login(here)["Location"]
+    return response
 
 
 class RoleAccessPermission(BasePermission):

@@ -33,6 +33,11 @@ def test_the_audience_pages_poll_does_not_keep_an_idle_session_alive(client, wor
 
     assert not signed_in(client)
     assert client.get(reverse("home"))["Location"].startswith(reverse("account_login"))
+    # The next poll sends the whole page to the sign-in page, not into the fragment.
+    live = reverse("conferences:live", args=[conference.pk])
+    response = client.get(question, **POLL, HTTP_HX_CURRENT_URL=f"http://testserver{live}")
+    assert response["HX-Redirect"] == f"{reverse('account_login')}?next={live}"
+    assert response.content == b""
 
 
 def test_a_person_on_the_same_page_stays_signed_in(client, world):

@@ -7,15 +7,14 @@ import pytest
 import requests
 from django.urls import reverse
 from django.utils import timezone
-from rest_framework.authtoken.models import Token
 from rest_framework.test import APIClient
 
+from peerlearning.testing import api_key_for
 from submissions.models import RequiredAction, Submission, SubmissionEvent
 
 
 def token_for(user) -> str:
-    token, _ = Token.objects.get_or_create(user=user)
-    return token.key
+    return api_key_for(user)
 
 
 def api_as(user) -> APIClient:

@@ -255,6 +255,50 @@ check(
 )
 response = call("pl_" + "A" * 43)
 check("a made-up token", response.status_code == 401, f"{response.status_code}")
+# 4. The production policy --------------------------------------------------------------------
+print("# The production policy (MFA for champions and the rest), set by the administrator")
+POLICY = "/admin/peerlearning/sitepolicy/1/change/"
+FIELDS = [
+    "mfa_required_for_administrators",
+    "mfa_required_for_leaders",
+    "mfa_required_for_champions",
+    "mfa_required_for_admin_assistants",
+    "mfa_required_for_quality",
+]
+
+
+def set_policy(on: bool) -> int:
+    data = {"csrfmiddlewaretoken": csrf(owner_of_device, POLICY)}
+    if on:
+        data.update(dict.fromkeys(FIELDS, "on"))
+    return owner_of_device.post(
+        BASE + POLICY, data=data, headers={"Referer": BASE + POLICY}, allow_redirects=False
+    ).status_code
+
+
+set_policy(on=True)
+champion = browser()
+password_step(champion, "champion@demo.example-hospital.org", PASSWORD)
+queue = champion.get(BASE + "/submissions/queue/", allow_redirects=False)
+made = champion.post(
+    BASE + "/profile/api-token/",
+    data={"csrfmiddlewaretoken": champion.cookies.get("csrftoken", "")},
+    headers={"Referer": BASE + "/profile/"},
+    allow_redirects=False,
+)
+api_session = champion.get(BASE + "/api/v1/submissions/", allow_redirects=False)
+check(
+    "a champion without TOTP, password only: the queue, a new token, the API by session",
+    queue.status_code == 302
+    and queue.headers["Location"].startswith("/accounts/2fa/totp/activate/")
+    and made.status_code == 302
+    and "/accounts/2fa/" in made.headers["Location"]
+    and api_session.status_code == 403,
+    f"queue {queue.status_code} -> {queue.headers.get('Location')}; token "
+    f"{made.status_code} -> {made.headers.get('Location')}; API {api_session.status_code}",
+)
+set_policy(on=False)  # back to the demo's policy
+
 print(f"\n{sum(results)}/{len(results)} held")
 # Leave the demo password as printed by seed_demo.
 token = csrf(owner, "/accounts/password/change/")

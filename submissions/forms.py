@@ -520,3 +520,34 @@ class SettingsForm(forms.ModelForm):
             "urgent_window_hours": forms.NumberInput(attrs={"min": 1, "class": "input-short"}),
             "routine_window_hours": forms.NumberInput(attrs={"min": 1, "class": "input-short"}),
         }
+
+
+class ActionsChangeForm(forms.Form):
+    """A champion corrects the clinical actions: adds some, removes pending ones, says why."""
+
+    add = forms.MultipleChoiceField(
+        label="Add", choices=ActionKind.choices, required=False, widget=forms.CheckboxSelectMultiple
+    )
+    add_other = forms.CharField(label="The other action", max_length=200, required=False)
+    remove = forms.MultipleChoiceField(
+        label="Remove (pending only)",
+        choices=(),
+        required=False,
+        widget=forms.CheckboxSelectMultiple,
+    )
+    reason = forms.CharField(
+        label="Why",
+        max_length=2000,
+        widget=forms.Textarea(attrs={"rows": 2}),
+        help_text="Kept in the case's history.",
+        error_messages={"required": "Say why the actions change: the history keeps it."},
+    )
+
+    def __init__(self, *args, actions=(), **kwargs):
+        super().__init__(*args, **kwargs)
+        pending = [action for action in actions if not action.is_done]
+        self.fields["remove"].choices = [(action.kind, action.label) for action in pending]
+        listed = {action.kind for action in actions}
+        self.fields["add"].choices = [
+            (kind, label) for kind, label in ActionKind.choices if kind not in listed
+        ]

@@ -42,6 +42,7 @@ urlpatterns = [
         views.review_action_done,
         name="review-action-done",
     ),
+    path("queue/<int:pk>/actions/", views.review_actions, name="review-actions"),
     path("queue/<int:pk>/route/", views.review_route, name="review-route"),
     path("queue/<int:pk>/close/", views.review_close, name="review-close"),
     path("settings/", views.section_settings, name="settings"),

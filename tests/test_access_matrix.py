@@ -153,6 +153,7 @@ ACCESS: dict[str, frozenset[str]] = {
     "submissions:review-reader": CHAMPION,
     "submissions:review-note": CHAMPION,
     "submissions:review-action-done": CHAMPION,
+    "submissions:review-actions": CHAMPION,
     "submissions:review-route": CHAMPION,
     "submissions:review-close": CHAMPION,
     "submissions:settings": CHAMPION,

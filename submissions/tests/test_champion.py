@@ -499,3 +499,33 @@ def test_a_leader_sees_only_their_sections(client, submit, department):
     Membership.objects.create(user=department.leader, section=department.body, role=Role.LEADER)
     client.force_login(department.leader)
     assert len(client.get(reverse("submissions:summary")).context["lines"]) == 1
+
+
+def test_the_champion_corrects_the_actions_on_the_review_page(client, submit, department):
+    from submissions.models import SubmissionEvent
+
+    submission = submit()
+    client.force_login(department.champion)
+    page = client.get(reverse("submissions:review", args=[submission.pk])).content.decode()
+    assert "Correct the clinical actions" in page
+
+    refused = client.post(
+        reverse("submissions:review-actions", args=[submission.pk]), {"add": ["other"]}
+    )
+    assert refused.status_code == 400
+    assert "Say why the actions change" in refused.content.decode()
+
+    client.post(
+        reverse("submissions:review-actions", args=[submission.pk]),
+        {
+            "add": ["follow_up_imaging"],
+            "remove": ["addendum"],
+            "reason": "The addendum was already signed; follow-up CT is what is missing.",
+        },
+    )
+    assert list(submission.actions.values_list("kind", flat=True)) == ["follow_up_imaging"]
+    event = submission.events.get(kind=SubmissionEvent.Kind.ACTIONS_CHANGED)
+    assert event.actor == department.champion
+    assert event.text.startswith("The addendum was already signed")
+    history = client.get(reverse("submissions:review", args=[submission.pk])).content.decode()
+    assert "Clinical actions changed" in history

@@ -21,6 +21,7 @@ from submissions import selectors, services
 from submissions.disclosure import disclosure_for, feedback_visible_to_reader
 from submissions.forms import (
     ActionDoneForm,
+    ActionsChangeForm,
     AssignReaderForm,
     FeedbackEditForm,
     NoteForm,
@@ -28,6 +29,7 @@ from submissions.forms import (
     TriageForm,
 )
 from submissions.models import Reason, Submission
+from submissions.services import ActionRequest
 from submissions.views._shared import _action_done, _error_messages
 
 # The champion's queue ------------------------------------------------------------------------
@@ -168,6 +170,7 @@ def _review_context(request, submission, **forms) -> dict:
         ),
         "note_form": NoteForm(),
         "action_form": ActionDoneForm(),
+        "actions_change_form": ActionsChangeForm(actions=submission.actions.all()),
         "reader_form": AssignReaderForm(section=submission.section, submitter=submission.submitter),
         "settings": selectors.settings_for(section=submission.section),
         "feedback_delivery": (
@@ -276,6 +279,34 @@ def review_note(request, pk):
 def review_action_done(request, pk, action_pk):
     submission = selectors.submission_get_for_champion(user=request.user, pk=pk)
     return _action_done(request, submission, action_pk, "submissions:review")
+
+
+@roles(Role.CHAMPION)
+@require_POST
+def review_actions(request, pk):
+    """Correct the clinical actions (add, remove pending ones) with a reason."""
+    submission = selectors.submission_get_for_champion(user=request.user, pk=pk)
+    form = ActionsChangeForm(request.POST, actions=list(submission.actions.all()))
+    if not form.is_valid():
+        return _review_invalid(request, submission, actions_change_form=form)
+    values = form.cleaned_data
+    try:
+        services.actions_change(
+            submission=submission,
+            actor=request.user,
+            add=[
+                ActionRequest(kind, values["add_other"] if kind == "other" else "")
+                for kind in values["add"]
+            ],
+            remove=values["remove"],
+            reason=values["reason"],
+        )
+    except ValidationError as error:
+        for message in _error_messages(error):
+            messages.error(request, message)
+    else:
+        messages.success(request, "The clinical actions were changed; the history says why.")
+    return redirect("submissions:review", pk)
 
 
 @roles(Role.CHAMPION)

@@ -243,8 +243,8 @@ def build_big_section(people: int):
     from django.contrib.auth.hashers import make_password
     from django.utils import timezone
 
+    from peerlearning.lib.months import month_of, month_start_at
     from peerlearning.models import Membership, Role, Section, User
-    from reporting.months import month_of, month_start_at
     from submissions.models import Submission
 
     section = Section.objects.create(name="Bench: teleradiology", slug="bench-tele")
@@ -291,9 +291,9 @@ def measure_reminders(people: int) -> None:
     from django.utils import timezone
 
     from peerlearning.lib import emails
+    from peerlearning.lib.months import month_of
     from peerlearning.models import OutboundEmail
     from peerlearning.testing import SmtpSink
-    from reporting.months import month_of
     from reporting.targets.reminders import reminders_send
 
     print(f"\nReminders: {people:,} radiologists, one section, {connection.vendor}.")

@@ -25,8 +25,8 @@ from django.utils import timezone
 
 from conferences.models import Attendance, Conference, ImprovementAction
 from conferences.selectors import improvement_actions_for_report
+from peerlearning.lib.months import month_start_at, months_between, next_month
 from peerlearning.models import Membership, Role, Section, User
-from reporting.months import month_start_at, months_between, next_month
 from reporting.reports import charts
 from reporting.targets.ledger import ZERO, Ledger, ledgers_build, policy_for, round_target
 from submissions.models import DiscrepancyType, Reason, Submission

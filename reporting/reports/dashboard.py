@@ -23,8 +23,8 @@ from django.utils.safestring import mark_safe
 
 from conferences.models import ImprovementAction
 from peerlearning.lib.figures import figures_cached
+from peerlearning.lib.months import months_between
 from peerlearning.models import Section
-from reporting.months import months_between
 from reporting.reports import charts
 from reporting.reports.acr import (
     ConferenceRow,

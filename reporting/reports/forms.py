@@ -5,9 +5,9 @@ import datetime
 from django import forms
 from django.utils import timezone
 
+from peerlearning.lib.months import month_of, next_month, parse_month
 from peerlearning.models import Section
 from reporting.models import OppePolicy
-from reporting.months import month_of, next_month, parse_month
 from reporting.reports.models import GeneratedReport
 
 YEARS_BACK = 8

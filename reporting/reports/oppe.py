@@ -39,10 +39,10 @@ from django.template.loader import render_to_string
 from django.utils import timezone
 from django.utils.text import slugify
 
+from peerlearning.lib.months import month_of, months_between
 from peerlearning.lib.pdf import html_to_pdf
 from peerlearning.models import Membership, Role, Section, User
 from reporting.models import EvaluationCycle, OppePolicy, OppeReferral
-from reporting.months import month_of, months_between
 from reporting.oppe.evaluations import (
     SUBJECT_MIN_EVALUATORS,
     EvaluationSummary,

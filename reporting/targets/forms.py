@@ -5,7 +5,7 @@ import datetime
 from django import forms
 from django.utils import timezone
 
-from reporting.months import month_of, parse_month
+from peerlearning.lib.months import month_of, parse_month
 from reporting.targets.models import ReminderSettings, TargetExemption, TargetPolicy
 from reporting.targets.monitoring import MONTH_SORTS, STATUS_FILTERS
 from submissions.models import Reason

@@ -30,8 +30,15 @@ from django.db.models.functions import TruncMonth
 from django.utils import timezone
 
 from peerlearning.lib.figures import figures_cached, figures_changed
+from peerlearning.lib.months import (
+    as_month,
+    days_in,
+    month_key,
+    month_of,
+    month_start_at,
+    next_month,
+)
 from peerlearning.models import Membership, Role, Section, User
-from reporting.months import as_month, days_in, month_key, month_of, month_start_at, next_month
 from reporting.targets.models import TargetExemption, TargetPolicy
 from submissions.models import Reason, SectionSubmissionSettings, Submission
 

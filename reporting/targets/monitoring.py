@@ -6,8 +6,8 @@ from typing import TypeVar
 
 from django.utils import timezone
 
+from peerlearning.lib.months import month_of, months_between
 from peerlearning.models import Section, User
-from reporting.months import month_of, months_between
 from reporting.targets.ledger import (
     ZERO,
     Cell,

@@ -26,8 +26,8 @@ from django.utils import timezone
 
 from peerlearning.lib.audit import audit_record
 from peerlearning.lib.emails import email_enqueue, email_retry, render_email
+from peerlearning.lib.months import month_key, month_of, next_month
 from peerlearning.models import AuditEvent, Membership, OutboundEmail, Role, Section, User
-from reporting.months import month_key, month_of, next_month
 from reporting.targets.models import ReminderRun, ReminderSettings
 from reporting.targets.monitoring import MonthReport, MonthRow, month_report
 from reporting.targets.selectors import SubmissionLine, month_submission_lines, without_reader

@@ -9,8 +9,8 @@ from django.db.models import QuerySet
 from django.http import Http404
 
 from peerlearning.access import user_sections_with_role
+from peerlearning.lib.months import month_of, month_start_at, next_month
 from peerlearning.models import Membership, Role, Section, User
-from reporting.months import month_of, month_start_at, next_month
 from reporting.targets.ledger import Cell, ledger_build, target_policy_for
 from reporting.targets.models import ReminderSettings, TargetExemption, TargetPolicy
 from submissions.models import Reason, Submission

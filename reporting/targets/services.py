@@ -7,8 +7,8 @@ from django.db import transaction
 from django.utils import timezone
 
 from peerlearning.lib.audit import audit_record
+from peerlearning.lib.months import month_key, month_of
 from peerlearning.models import AuditEvent, Membership, Role, Section, User
-from reporting.months import month_key, month_of
 from reporting.targets.ledger import target_policy_for
 from reporting.targets.models import TargetExemption, TargetPolicy
 

@@ -20,10 +20,10 @@ from django.utils import timezone
 from django.views.decorators.http import require_POST
 
 from peerlearning.access import roles
+from peerlearning.lib import months
 from peerlearning.lib.audit import audit_record
 from peerlearning.lib.figures import figures_cached
 from peerlearning.models import AuditEvent, User
-from reporting import months
 from reporting.targets import exports as exports_targets
 from reporting.targets import ledger, reminders, selectors, services
 from reporting.targets.forms import (

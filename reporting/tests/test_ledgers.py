@@ -9,9 +9,9 @@ from django.test.utils import CaptureQueriesContext
 from django.utils import timezone
 
 from conferences.selectors import attendance_for_targets
+from peerlearning.lib.months import months_between, next_month
 from peerlearning.models import Role, Section
 from peerlearning.testing import SectionFactory, make_member
-from reporting.months import months_between, next_month
 from reporting.targets.ledger import ledger_build, ledgers_build
 from reporting.targets.models import TargetExemption, TargetPolicy
 from reporting.tests.test_targets import submit

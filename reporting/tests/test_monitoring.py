@@ -10,9 +10,9 @@ from django.core.cache import cache
 from django.urls import reverse
 from django.utils import timezone
 
+from peerlearning.lib.months import month_of
 from peerlearning.models import AuditEvent, OutboundEmail, Role
 from peerlearning.testing import make_member
-from reporting.months import month_of
 from reporting.targets.models import ReminderSettings, TargetExemption, TargetPolicy
 from reporting.tests.test_targets import submit
 

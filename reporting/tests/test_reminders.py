@@ -8,8 +8,8 @@ from django.core.management import call_command
 from django.utils import timezone
 
 from peerlearning.lib.emails import email_enqueue, email_send_due
+from peerlearning.lib.months import month_of, month_start_at, next_month
 from peerlearning.models import Membership, OutboundEmail
-from reporting.months import month_of, month_start_at, next_month
 from reporting.targets import reminders
 from reporting.targets.models import ReminderRun, ReminderSettings
 from reporting.targets.reminders import (

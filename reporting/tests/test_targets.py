@@ -7,9 +7,9 @@ import pytest
 from django.core.cache import cache
 from django.utils import timezone
 
+from peerlearning.lib.months import month_start_at
 from peerlearning.models import Membership, Role, Section
 from peerlearning.testing import make_member
-from reporting.months import month_start_at
 from reporting.targets.ledger import target_policy_for
 from reporting.targets.models import TargetExemption, TargetPolicy
 from reporting.targets.monitoring import month_report, year_report

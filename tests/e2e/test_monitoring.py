@@ -1,7 +1,7 @@
 import pytest
 from django.utils import timezone
 
-from reporting.months import month_of
+from peerlearning.lib.months import month_of
 from reporting.tests.test_targets import submit
 from tests.e2e.test_signin import sign_in
 

@@ -10,8 +10,8 @@ Sections whose reminder is switched off are skipped unless named with --section.
 from django.core.management.base import BaseCommand, CommandError
 from django.utils import timezone
 
+from peerlearning.lib.months import month_key, month_of, parse_month
 from peerlearning.models import Section
-from reporting.months import month_key, month_of, parse_month
 from reporting.targets.models import ReminderSettings
 from reporting.targets.reminders import reminders_send
 

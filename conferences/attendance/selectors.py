@@ -8,13 +8,16 @@ import datetime
 from dataclasses import dataclass
 
 from django.db.models import Count, Q, QuerySet
+from django.db.models.functions import TruncMonth
 from django.http import Http404
+from django.utils import timezone
 
 from conferences.attendance.models import Attendance, AttendanceImport
 from conferences.meetings.models import Conference
 from conferences.meetings.selectors import local_bounds, sections_with_role
 from conferences.roles import MANAGERS, ROSTER_ROLES
-from peerlearning.models import Membership, Role, Section, User
+from peerlearning.lib.months import as_month, months_between
+from peerlearning.models import Membership, Role, User
 
 
 def attendance_for_conference(conference: Conference) -> QuerySet[Attendance]:
@@ -83,44 +86,79 @@ def my_attendance(user: User, conference: Conference) -> Attendance | None:
 
 @dataclass(frozen=True)
 class AttendanceForTargets:
-    """Conferences held in a period and, per person, how many of them earned credit."""
+    """A section's conferences held and, per person, how many of them earned credit, month by
+    month (a month is its first day in the site's time zone)."""
 
-    conferences_held: int
-    credited: dict[int, int]  # user id -> credited conferences (attending role only)
-    by_recording: dict[int, int]  # of those, how many by recording attestation
+    held: dict[datetime.date, int]  # month -> conferences held
+    attended: dict[datetime.date, dict[int, int]]  # month -> user id -> credited conferences
+    by_recording: dict[int, int]  # user id -> of those, how many by recording attestation
+
+    @property
+    def conferences_held(self) -> int:
+        return sum(self.held.values())
+
+    @property
+    def credited(self) -> dict[int, int]:
+        """User id -> credited conferences over the whole period (attending role only)."""
+        total: dict[int, int] = {}
+        for per_user in self.attended.values():
+            for user_id, n in per_user.items():
+                total[user_id] = total.get(user_id, 0) + n
+        return total
 
     def for_user(self, user_id: int) -> int:
         return self.credited.get(user_id, 0)
 
 
 def attendance_for_targets(
-    *, section: Section, start: datetime.date, end: datetime.date
-) -> AttendanceForTargets:
-    """Per-user credited conferences of a section in [start, end] (dates inclusive).
+    *, sections, start: datetime.date, end: datetime.date
+) -> dict[int, AttendanceForTargets]:
+    """{section id: credited conferences per month} for [start, end] (dates inclusive).
 
-    Only conferences marked held count; only attendings (not trainees or guests) are
-    counted. A recording attestation counts, and is reported apart in `by_recording`.
+    Only conferences marked held count; only attendings (not trainees or guests) with an
+    account are counted. A recording attestation counts, and is reported apart in
+    `by_recording`. Two grouped queries whatever the number of sections or months.
     """
+    sections = list(sections)
     first, after = local_bounds(start, end)
+    months = months_between(start, end)
+    tz = timezone.get_current_timezone()
     held = Conference.objects.filter(
-        section=section,
+        section__in=sections,
         status=Conference.Status.HELD,
         starts_at__gte=first,
         starts_at__lt=after,
     )
-    rows = (
+    found = {
+        section.pk: AttendanceForTargets(
+            held=dict.fromkeys(months, 0), attended={m: {} for m in months}, by_recording={}
+        )
+        for section in sections
+    }
+    for row in (
+        held.annotate(month=TruncMonth("starts_at", tzinfo=tz))
+        .values("section_id", "month")
+        .annotate(n=Count("pk"))
+        .order_by()
+    ):
+        found[row["section_id"]].held[as_month(row["month"])] = row["n"]
+    for row in (
         Attendance.objects.filter(
             conference__in=held, credited=True, kind=Attendance.Kind.ATTENDING, user__isnull=False
         )
-        .values("user_id")
+        .annotate(month=TruncMonth("conference__starts_at", tzinfo=tz))
+        .values("conference__section_id", "month", "user_id")
         .annotate(
-            credited=Count("pk"),
+            n=Count("pk"),
             by_recording=Count("pk", filter=Q(recorded_via=Attendance.Via.RECORDING)),
         )
-    )
-    credited, by_recording = {}, {}
-    for row in rows:
-        credited[row["user_id"]] = row["credited"]
+        .order_by()
+    ):
+        figures = found[row["conference__section_id"]]
+        figures.attended.setdefault(as_month(row["month"]), {})[row["user_id"]] = row["n"]
         if row["by_recording"]:
-            by_recording[row["user_id"]] = row["by_recording"]
-    return AttendanceForTargets(held.count(), credited, by_recording)
+            user_id = row["user_id"]
+            figures.by_recording[user_id] = (
+                figures.by_recording.get(user_id, 0) + row["by_recording"]
+            )
+    return found

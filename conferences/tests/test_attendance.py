@@ -296,16 +296,16 @@ def test_attendance_for_targets_counts_credited_attendings_of_held_conferences(d
     tick(other_section, department.body_champion)
 
     targets = attendance_for_targets(
-        section=department.neuro, start=today - datetime.timedelta(days=30), end=today
-    )
+        sections=[department.neuro], start=today - datetime.timedelta(days=30), end=today
+    )[department.neuro.pk]
 
     assert targets.conferences_held == 3
     assert targets.credited == {department.reader.pk: 3, department.radiologist.pk: 2}
     assert targets.by_recording == {department.radiologist.pk: 1}
     assert targets.for_user(department.trainee.pk) == 0
     narrower = attendance_for_targets(
-        section=department.neuro,
+        sections=[department.neuro],
         start=today - datetime.timedelta(days=12),
         end=today - datetime.timedelta(days=4),
-    )
+    )[department.neuro.pk]
     assert narrower.conferences_held == 2

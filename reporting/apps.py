@@ -43,11 +43,10 @@ class ReportingConfig(AppConfig):
         from peerlearning.models import Membership, Section
         from reporting.targets.ledger import program_changed
         from reporting.targets.models import TargetExemption, TargetPolicy
-        from submissions.models import SectionSubmissionSettings, Submission
+        from submissions.models import Submission
 
         for model in (
             Submission,
-            SectionSubmissionSettings,
             Section,
             Membership,
             TargetPolicy,

@@ -97,4 +97,5 @@ urlpatterns = [
         name="targets-exemption-delete",
     ),
     path("targets/reminders/", views_monitoring.targets_reminders, name="targets-reminders"),
+    path("my-progress/", views_monitoring.my_progress, name="my-progress"),
 ]

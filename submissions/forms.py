@@ -497,13 +497,6 @@ class AssignReaderForm(forms.Form):
 
 
 class SettingsForm(forms.ModelForm):
-    counted_reasons = forms.MultipleChoiceField(
-        label="Reasons that count toward the monthly target",
-        choices=Reason.choices,
-        widget=forms.CheckboxSelectMultiple,
-        error_messages={"required": "Tick at least one reason, or nothing would count."},
-    )
-
     class Meta:
         model = SectionSubmissionSettings
         fields = [
@@ -514,7 +507,6 @@ class SettingsForm(forms.ModelForm):
             "urgent_window_hours",
             "routine_window_hours",
             "suggestions_enabled",
-            "counted_reasons",
         ]
         widgets = {
             "urgent_window_hours": forms.NumberInput(attrs={"min": 1, "class": "input-short"}),

@@ -6,7 +6,6 @@ Who may see which of these rows is decided in `selectors.py`, nowhere else.
 import datetime
 
 from django.conf import settings
-from django.core.exceptions import ValidationError
 from django.db import models
 from django.db.models import Q
 from django.utils import timezone
@@ -116,11 +115,6 @@ class SectionSubmissionSettings(models.Model):
         help_text="A changed preliminary read or an addendum to a colleague's report is "
         "suggested, privately, to the radiologist who signed it.",
     )
-    counted_reasons = models.JSONField(
-        "reasons that count toward the monthly target",
-        default=default_counted_reasons,
-        blank=True,
-    )
 
     class Meta:
         verbose_name = "section submission settings"
@@ -134,11 +128,6 @@ class SectionSubmissionSettings(models.Model):
 
     def __str__(self):
         return f"Submission settings · {self.section}"
-
-    def clean(self):
-        unknown = set(self.counted_reasons or []) - set(Reason.values)
-        if unknown:
-            raise ValidationError({"counted_reasons": f"Unknown reasons: {sorted(unknown)}"})
 
     def window(self, urgency: str) -> datetime.timedelta:
         hours = self.urgent_window_hours if urgency == Urgency.URGENT else self.routine_window_hours

@@ -403,47 +403,6 @@ def queue_is_default(filters: QueueFilters) -> bool:
     return filters == QueueFilters(status="open", sort=filters.sort)
 
 
-# What a submitter's month looks like ------------------------------------------------------
-
-
-@dataclass(frozen=True)
-class MonthProgress:
-    count: int  # counted toward the target
-    submitted: int  # everything submitted this month
-    # Issue 5 (reporting) supplies monthly targets; until then there is none to show.
-    target: int | None = None
-
-
-def monthly_target_for(*, user: User, month: datetime.date) -> int | None:
-    """The person's submission target for a month, from the sections' target policies."""
-    from reporting.targets.selectors import submission_target_for  # reporting builds on submissions
-
-    return submission_target_for(user=user, month=month)
-
-
-def month_progress(*, user: User, today: datetime.date | None = None) -> MonthProgress:
-    """My counted submissions this month (and, once reporting provides it, the target)."""
-    today = today or timezone.localdate()
-    mine = Submission.objects.filter(submitter=user).in_month(today)
-    return MonthProgress(
-        count=counted_toward_target(mine).count(),
-        submitted=mine.count(),
-        target=monthly_target_for(user=user, month=today),
-    )
-
-
-def counted_toward_target(submissions: QuerySet[Submission]) -> QuerySet[Submission]:
-    """Keep the submissions whose reason their section counts (sections decide; default all)."""
-    configured = SectionSubmissionSettings.objects.values_list("section_id", "counted_reasons")
-    rule = Q()
-    configured_ids = []
-    for section_id, reasons in configured:
-        configured_ids.append(section_id)
-        rule |= Q(section_id=section_id, reason__in=reasons or [])
-    rule |= ~Q(section_id__in=configured_ids)
-    return submissions.filter(counted=True).filter(rule)
-
-
 # Department leaders: aggregates only -------------------------------------------------------
 
 

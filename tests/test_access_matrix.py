@@ -258,6 +258,8 @@ ACCESS: dict[str, frozenset[str]] = {
         ["reporting:oppe-mine-pdf", "reporting:moc-letter-mine"],
         frozenset({"radiologist", "champion"}),  # the champion persona is a radiologist too
     ),
+    # A radiologist's own month on "My submissions" (an htmx fragment).
+    "reporting:my-progress": SUBMITTERS,
     "reporting:targets-policy": frozenset({"champion", "leader"}),
     "reporting:targets-exemption-add": frozenset({"admin_assistant", "leader"}),
     "reporting:targets-exemption-delete": frozenset({"admin_assistant", "leader"}),

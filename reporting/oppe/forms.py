@@ -101,8 +101,6 @@ class OppePolicyForm(forms.ModelForm):
             "period_months",
             "tat_threshold_hours",
             "tat_within_threshold_percent",
-            "submissions_per_month",
-            "attendance_percent",
             "followup_confirmed_percent",
             "credential_warning_days",
         ]

@@ -214,7 +214,11 @@ class FppeEvent(models.Model):
 
 
 class OppePolicy(models.Model):
-    """The department's OPPE periods and thresholds (a single row, edited by leaders)."""
+    """The department's OPPE periods and thresholds (a single row, edited by leaders).
+
+    Submission and attendance targets are not here: OPPE's "PL targets met" reads the
+    sections' target policies (reporting/targets/), the one place they are defined.
+    """
 
     period_months = models.PositiveSmallIntegerField(
         "period length (months)",
@@ -230,16 +234,6 @@ class OppePolicy(models.Model):
         "reports finalized within the threshold (% at least)",
         default=90,
         validators=[MaxValueValidator(100)],
-    )
-    submissions_per_month = models.DecimalField(
-        "case submissions per month (at least)",
-        max_digits=4,
-        decimal_places=1,
-        default=2,
-        validators=[MinValueValidator(0)],
-    )
-    attendance_percent = models.PositiveSmallIntegerField(
-        "conference attendance (% at least)", default=50, validators=[MaxValueValidator(100)]
     )
     followup_confirmed_percent = models.PositiveSmallIntegerField(
         "follow-up actions asked for in feedback, confirmed done (% at least)",

@@ -1,16 +1,17 @@
 """Targets: who has one, how big it is in a month, and how far each person has got.
 
-Reads (selectors) first, then the few writes that change a section's targets. Every
-figure for a section and a span of months comes from a fixed number of queries whatever
-the number of radiologists or months: the policies, the memberships, the exemptions, one
-grouped aggregate of the submissions, and two of the conference attendance. Pro-rating and
+Every figure for any number of sections and a span of months comes from a fixed number of
+queries whatever the number of sections, radiologists or months: the policies, the
+memberships, the exemptions, one grouped aggregate of the submissions, and two of the
+conference attendance (`conferences.selectors.attendance_for_targets`). Pro-rating and
 sorting happen in Python over those few rows. See docs/targets.md.
 
 Rules, in one place:
 
 - The policy of a month is the section's row with the latest start on or before the
-  month's first day; without any row, the defaults (2 a month, 50% of conferences, the
-  reasons the section's submission settings count, trainees excluded).
+  month's first day; without any row, the defaults (2 a month, 50% of conferences, every
+  reason counts, trainees excluded). The policy alone decides which reasons count: the
+  monitoring pages, the radiologist's own progress, reminders and reports all read it here.
 - A person has a target in a month when they hold a participating radiologist membership
   (or trainee, when the policy includes trainees) in the section during that month.
 - The target is pro-rated by the share of the month's days they are in the program and
@@ -29,6 +30,7 @@ from django.db.models import Count, Q
 from django.db.models.functions import TruncMonth
 from django.utils import timezone
 
+from conferences.selectors import AttendanceForTargets, attendance_for_targets
 from peerlearning.lib.figures import figures_cached, figures_changed
 from peerlearning.lib.months import (
     as_month,
@@ -40,7 +42,7 @@ from peerlearning.lib.months import (
 )
 from peerlearning.models import Membership, Role, Section, User
 from reporting.targets.models import TargetExemption, TargetPolicy
-from submissions.models import Reason, SectionSubmissionSettings, Submission
+from submissions.models import Reason, Submission
 
 ONE = Decimal(1)
 ZERO = Decimal(0)
@@ -76,12 +78,9 @@ def program_changed(sender, instance=None, created=False, update_fields=None, **
 
 
 def default_policy(*, section: Section) -> TargetPolicy:
-    """The unsaved policy of a section that has never set one."""
-    counted = SectionSubmissionSettings.for_section(section).counted_reasons
+    """The unsaved policy of a section that has never set one (every reason counts)."""
     return TargetPolicy(
-        section=section,
-        effective_from=datetime.date.min,
-        counted_reasons=list(counted) if counted else list(Reason.values),
+        section=section, effective_from=datetime.date.min, counted_reasons=list(Reason.values)
     )
 
 
@@ -159,60 +158,21 @@ class Person:
 
 
 @dataclass
-class Attendance:
-    """Credited conferences per person and conferences held, per month (None: unknown)."""
-
-    held: dict[datetime.date, int]
-    attended: dict[datetime.date, dict[int, int]]
-
-
-@dataclass
 class Ledger:
     section: Section
     months: list[datetime.date]
     policies: list[TargetPolicy]
     people: list[Person]
-    attendance: Attendance | None
+    attendance: AttendanceForTargets | None
+    # {(submitter id, month): (submitted, counted)} for everyone who submitted to the section,
+    # with or without a target there.
+    counts: dict[tuple[int, datetime.date], tuple[int, int]] = field(default_factory=dict)
 
     def policy(self, month: datetime.date) -> TargetPolicy:
         return policy_for(self.policies, month)
 
     def held(self, month: datetime.date) -> int | None:
         return None if self.attendance is None else self.attendance.held.get(month, 0)
-
-
-def _memberships(section: Section, start: datetime.date, end: datetime.date) -> list[Membership]:
-    """Participating radiologist and trainee memberships that overlap [start, end)."""
-    return list(
-        Membership.objects.filter(
-            section=section,
-            role__in=(Role.RADIOLOGIST, Role.TRAINEE),
-            participating=True,
-            started_on__lt=end,
-        )
-        .filter(Q(ended_on__isnull=True) | Q(ended_on__gt=start))
-        .select_related("user")
-        .only(
-            "user_id",
-            "role",
-            "started_on",
-            "ended_on",
-            "user__first_name",
-            "user__last_name",
-            "user__email",
-            "user__is_active",
-        )
-    )
-
-
-def _exemptions(section: Section, start: datetime.date, end: datetime.date):
-    found = defaultdict(list)
-    rows = TargetExemption.objects.filter(section=section, starts_on__lt=end).filter(
-        Q(ends_on__isnull=True) | Q(ends_on__gte=start)
-    )
-    for exemption in rows.order_by("starts_on", "pk"):
-        found[exemption.user_id].append(exemption)
-    return found
 
 
 def exemption_in(exemption: TargetExemption, month: datetime.date) -> bool:
@@ -312,37 +272,6 @@ def _submission_counts_many(
     return found
 
 
-def _submission_counts(
-    section: Section, months: list[datetime.date], policies: list[TargetPolicy]
-) -> dict[tuple[int, datetime.date], tuple[int, int]]:
-    """{(submitter id, month): (submitted, counted)} in one grouped query."""
-    return {
-        (user_id, month): figures
-        for (_, user_id, month), figures in _submission_counts_many(
-            {section.pk: policies}, months
-        ).items()
-    }
-
-
-def attendance_selector():
-    """conferences' `attendance_for_targets(section, start, end)` (dates inclusive), or None.
-
-    None while the conferences app does not provide it: attendance then shows as "—".
-    """
-    try:
-        from conferences.selectors import attendance_for_targets
-    except ImportError:
-        return None
-    return attendance_for_targets
-
-
-def _attendance(section: Section, months: list[datetime.date]) -> Attendance | None:
-    """The section's attendance month by month: `_attendance_many` for one section (two
-    grouped queries for the whole span, rather than two per month)."""
-    found = _attendance_many([section], months)
-    return None if found is None else found[section.pk]
-
-
 def _attendance_target(policy: TargetPolicy, held: int | None, share: Decimal) -> Decimal | None:
     if held is None:
         return None
@@ -357,7 +286,7 @@ def _people(
     memberships: list[Membership],
     exemptions: dict[int, list[TargetExemption]],
     counts: dict[tuple[int, datetime.date], tuple[int, int]],
-    attendance: Attendance | None,
+    attendance: AttendanceForTargets | None,
 ) -> list[Person]:
     spans: dict[int, dict[str, list]] = defaultdict(lambda: defaultdict(list))
     users: dict[int, User] = {}
@@ -400,119 +329,39 @@ def _people(
     return people
 
 
-def ledger_build(
-    *, section: Section, months: list[datetime.date], with_attendance: bool = True
-) -> Ledger:
-    """Everyone with a target in the section in these months, with their figures.
-
-    From the cache while nothing they count has changed (see `program_changed`).
-    """
-    return figures_cached(
-        PROGRAM,
-        "ledger",
-        section.pk,
-        ",".join(month_key(m) for m in months),
-        int(with_attendance),
-        compute=lambda: _ledger_compute(section, months, with_attendance),
-        ttl=FIGURES_TTL,
-    )
-
-
-def _ledger_compute(section: Section, months: list[datetime.date], with_attendance: bool) -> Ledger:
-    start, end = months[0], next_month(months[-1])
-    policies = section_policies(section=section)
-    memberships = _memberships(section, start, end)
-    exemptions = _exemptions(section, start, end)
-    counts = _submission_counts(section, months, policies)
-    attendance = _attendance(section, months) if with_attendance else None
-    people = _people(months, policies, memberships, exemptions, counts, attendance)
-    return Ledger(
-        section=section, months=months, policies=policies, people=people, attendance=attendance
-    )
-
-
-def _attendance_many(
-    sections: list[Section], months: list[datetime.date]
-) -> dict[int, Attendance] | None:
-    """Attendance month by month for several sections in two grouped queries.
-
-    The same rule as `conferences.selectors.attendance_for_targets` (conferences marked
-    held, starting in the month in the site's time zone; credited attendance of attendings
-    with an account), grouped by month in the database instead of one call per month;
-    `reporting/tests/test_ledgers.py` checks the two agree.
-    """
-    if attendance_selector() is None:
-        return None
-    from conferences.models import Attendance as ConferenceAttendance
-    from conferences.models import Conference
-
-    tz = timezone.get_current_timezone()
-    start, end = month_start_at(months[0]), month_start_at(next_month(months[-1]))
-    held = Conference.objects.filter(
-        section__in=sections,
-        status=Conference.Status.HELD,
-        starts_at__gte=start,
-        starts_at__lt=end,
-    )
-    found = {s.pk: Attendance(held=dict.fromkeys(months, 0), attended={}) for s in sections}
-    for row in (
-        held.annotate(month=TruncMonth("starts_at", tzinfo=tz))
-        .values("section_id", "month")
-        .annotate(n=Count("pk"))
-        .order_by()
-    ):
-        found[row["section_id"]].held[as_month(row["month"])] = row["n"]
-    for row in (
-        ConferenceAttendance.objects.filter(
-            conference__in=held,
-            credited=True,
-            kind=ConferenceAttendance.Kind.ATTENDING,
-            user__isnull=False,
-        )
-        .annotate(month=TruncMonth("conference__starts_at", tzinfo=tz))
-        .values("conference__section_id", "month", "user_id")
-        .annotate(n=Count("pk"))
-        .order_by()
-    ):
-        attended = found[row["conference__section_id"]].attended
-        attended.setdefault(as_month(row["month"]), {})[row["user_id"]] = row["n"]
-    for figures in found.values():
-        for month in months:
-            figures.attended.setdefault(month, {})
-    return found
-
-
 def ledgers_build(
     *, sections, months: list[datetime.date], with_attendance: bool = True
 ) -> dict[int, Ledger]:
-    """`ledger_build` for several sections at once: {section id: ledger}.
+    """Everyone with a target in each section in these months, with their figures:
+    {section id: ledger}.
 
-    A fixed number of queries (policies, submission settings, memberships, exemptions, the
-    submissions aggregate, and two for attendance) whatever the number of sections, months
-    or radiologists: for the leader's dashboard and the department's annual report.
+    A fixed number of queries (policies, memberships, exemptions, the submissions aggregate,
+    and two for attendance) whatever the number of sections, months or radiologists. From the
+    cache while nothing they count has changed (see `program_changed`).
     """
     sections = list(sections)
     if not sections:
         return {}
+    return figures_cached(
+        PROGRAM,
+        "ledgers",
+        ",".join(str(s.pk) for s in sections),
+        ",".join(month_key(m) for m in months),
+        int(with_attendance),
+        compute=lambda: _ledgers_compute(sections, months, with_attendance),
+        ttl=FIGURES_TTL,
+    )
+
+
+def _ledgers_compute(sections, months: list[datetime.date], with_attendance: bool):
     start, end = months[0], next_month(months[-1])
     ids = [s.pk for s in sections]
-    settings_by_section = {
-        row.section_id: row for row in SectionSubmissionSettings.objects.filter(section_id__in=ids)
-    }
     saved: dict[int, list[TargetPolicy]] = defaultdict(list)
     for policy in TargetPolicy.objects.filter(section_id__in=ids).order_by("effective_from"):
         saved[policy.section_id].append(policy)
-    policies_by_section = {}
-    for section in sections:
-        counted = (
-            settings_by_section.get(section.pk) or SectionSubmissionSettings(section=section)
-        ).counted_reasons
-        default = TargetPolicy(
-            section=section,
-            effective_from=datetime.date.min,
-            counted_reasons=list(counted) if counted else list(Reason.values),
-        )
-        policies_by_section[section.pk] = [default, *saved[section.pk]]
+    policies_by_section = {
+        section.pk: [default_policy(section=section), *saved[section.pk]] for section in sections
+    }
 
     memberships: dict[int, list[Membership]] = defaultdict(list)
     for membership in (
@@ -550,7 +399,11 @@ def ledgers_build(
         policies_by_section, months
     ).items():
         counts[section_id][(user_id, month)] = figures
-    attendance = _attendance_many(sections, months) if with_attendance else None
+    attendance = (
+        attendance_for_targets(sections=sections, start=start, end=end - datetime.timedelta(days=1))
+        if with_attendance
+        else None
+    )
 
     ledgers = {}
     for section in sections:
@@ -570,5 +423,6 @@ def ledgers_build(
             policies=policies,
             people=people,
             attendance=section_attendance,
+            counts=counts[section.pk],
         )
     return ledgers

@@ -14,7 +14,7 @@ from reporting.targets.ledger import (
     Ledger,
     Person,
     exemption_in,
-    ledger_build,
+    ledgers_build,
     round_target,
 )
 from reporting.targets.models import TargetExemption, TargetPolicy
@@ -160,7 +160,9 @@ def month_report(
 ) -> MonthReport:
     """Each participating radiologist's month and year to date, filtered and sorted."""
     month = month_of(month)
-    ledger = ledger_build(section=section, months=months_between(month.replace(month=1), month))
+    ledger = ledgers_build(
+        sections=[section], months=months_between(month.replace(month=1), month)
+    )[section.pk]
     rows = []
     for person in ledger.people:
         cell = person.cells.get(month)
@@ -278,7 +280,7 @@ def year_report(
     twelve = [datetime.date(year, m, 1) for m in range(1, 13)]
     through = min(twelve[-1], month_of(today)) if year >= today.year else twelve[-1]
     months = [m for m in twelve if m <= through] or twelve[:1]
-    ledger = ledger_build(section=section, months=months)
+    ledger = ledgers_build(sections=[section], months=months)[section.pk]
     known = ledger.attendance is not None
     rows = []
     for person in ledger.people:

@@ -31,7 +31,7 @@ from peerlearning.models import AuditEvent, Membership, OutboundEmail, Role, Sec
 from reporting.targets.models import ReminderRun, ReminderSettings
 from reporting.targets.monitoring import MonthReport, MonthRow, month_report
 from reporting.targets.selectors import SubmissionLine, month_submission_lines, without_reader
-from submissions.models import SectionSubmissionSettings
+from submissions.selectors import settings_for
 
 logger = logging.getLogger(__name__)
 
@@ -139,7 +139,7 @@ def reminder_batch(
     today = today or timezone.localdate()
     report = month_report(section=section, month=month)
     config = ReminderSettings.for_section(section)
-    show_accession = SectionSubmissionSettings.for_section(section).accession_in_email
+    show_accession = settings_for(section=section).accession_in_email
     day = _day_of_run(month, today)
     lines = month_submission_lines(section=section, month=month, policy=report.policy)
     batch = Batch(section=section, month=month, report=report, drafts=[])

@@ -7,11 +7,12 @@ from dataclasses import dataclass
 
 from django.db.models import QuerySet
 from django.http import Http404
+from django.utils import timezone
 
 from peerlearning.access import user_sections_with_role
 from peerlearning.lib.months import month_of, month_start_at, next_month
 from peerlearning.models import Membership, Role, Section, User
-from reporting.targets.ledger import Cell, ledger_build, target_policy_for
+from reporting.targets.ledger import Cell, ledgers_build, target_policy_for
 from reporting.targets.models import ReminderSettings, TargetExemption, TargetPolicy
 from submissions.models import Reason, Submission
 
@@ -197,7 +198,7 @@ def person_month(*, viewer: User, section: Section, user_id: int, month: datetim
     accession numbers identify a patient's study).
     """
     month = month_of(month)
-    ledger = ledger_build(section=section, months=[month], with_attendance=True)
+    ledger = ledgers_build(sections=[section], months=[month])[section.pk]
     person = next((p for p in ledger.people if p.user.pk == user_id), None)
     if person is None:
         raise Http404
@@ -224,32 +225,36 @@ def person_month(*, viewer: User, section: Section, user_id: int, month: datetim
     )
 
 
-def submission_target_for(*, user: User, month: datetime.date) -> int | None:
-    """A person's submission target for a month, summed over their sections (None: no target).
+@dataclass(frozen=True)
+class MonthProgress:
+    counted: int  # counted toward the target, under each section's policy
+    submitted: int  # everything submitted this month
+    target: int | None  # summed over their sections; None: no target this month
 
-    For `submissions.selectors.monthly_target_for`, the radiologist's own progress panel.
+
+def month_progress(*, user: User, today: datetime.date | None = None) -> MonthProgress:
+    """A person's own month: what counted, what they submitted, and their target.
+
+    Read from the same ledgers as the monitoring pages, so the two never disagree.
     """
-    month = month_of(month)
+    month = month_of(today or timezone.localdate())
     sections = Section.objects.filter(
-        pk__in=Membership.objects.filter(
-            user=user, role__in=(Role.RADIOLOGIST, Role.TRAINEE), participating=True
-        ).values("section_id"),
-        is_active=True,
-    )
-    total, found = 0, False
-    for section in sections:
-        person = next(
-            (
-                p
-                for p in ledger_build(section=section, months=[month], with_attendance=False).people
-                if p.user.pk == user.pk
-            ),
-            None,
-        )
+        pk__in=Membership.objects.filter(user=user).values("section_id"), is_active=True
+    ).order_by("pk")
+    ledgers = ledgers_build(sections=sections, months=[month], with_attendance=False)
+    counted = submitted = target = 0
+    has_target = False
+    for ledger in ledgers.values():
+        made, counts = ledger.counts.get((user.pk, month), (0, 0))
+        submitted += made
+        counted += counts
+        person = next((p for p in ledger.people if p.user.pk == user.pk), None)
         if person is not None and month in person.cells:
-            total += person.cells[month].target
-            found = True
-    return total if found else None
+            target += person.cells[month].target
+            has_target = True
+    return MonthProgress(
+        counted=counted, submitted=submitted, target=target if has_target else None
+    )
 
 
 def exemptions_for(*, section: Section) -> QuerySet[TargetExemption]:

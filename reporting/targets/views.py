@@ -23,7 +23,7 @@ from peerlearning.access import roles
 from peerlearning.lib import months
 from peerlearning.lib.audit import audit_record
 from peerlearning.lib.figures import figures_cached
-from peerlearning.models import AuditEvent, User
+from peerlearning.models import AuditEvent, Role, User
 from reporting.targets import exports as exports_targets
 from reporting.targets import ledger, reminders, selectors, services
 from reporting.targets.forms import (
@@ -447,3 +447,16 @@ def targets_reminders(request):
         messages.success(request, f"Reminder settings for {section.name} saved.")
         return redirect(_targets_url(section))
     return _targets_page(request, section, status=400, reminder_form=form)
+
+
+# A radiologist's own month -----------------------------------------------------------------
+
+
+@roles(Role.RADIOLOGIST, Role.TRAINEE)
+def my_progress(request):
+    """The "My submissions" page's tiles (an htmx fragment): counted, target, submitted."""
+    return render(
+        request,
+        "reporting/my_progress.html",
+        {"progress": selectors.month_progress(user=request.user)},
+    )

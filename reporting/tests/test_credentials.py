@@ -340,7 +340,6 @@ def test_the_policy_has_the_articles_defaults():
     policy = OppePolicy()
     assert (policy.period_months, policy.tat_threshold_hours) == (6, 24)
     assert policy.tat_within_threshold_percent == 90
-    assert (policy.submissions_per_month, policy.attendance_percent) == (2, 50)
 
 
 @pytest.mark.parametrize(
@@ -365,8 +364,6 @@ def test_a_leader_changes_the_thresholds_and_bad_values_are_refused(client, depa
         "period_months": 12,
         "tat_threshold_hours": 48,
         "tat_within_threshold_percent": 95,
-        "submissions_per_month": "1.5",
-        "attendance_percent": 60,
         "followup_confirmed_percent": 80,
         "credential_warning_days": 120,
     }

@@ -22,6 +22,7 @@ from reporting.models import (
     FppeEvent,
     OppePolicy,
     PeerEvaluation,
+    TargetPolicy,
     TurnaroundTime,
 )
 from reporting.reports.moc import moc_letter_build, moc_letter_pdf, oppe_referral_set
@@ -202,12 +203,12 @@ def test_each_metric_is_rated_against_the_policys_thresholds(period):
     assert [f.state for f in champion.credentials.credentials if f.flagged] == ["expiring"]
 
 
-def test_thresholds_come_from_the_oppe_policy(period):
+def test_thresholds_come_from_the_oppe_policy_and_the_target_policy(period):
     policy = OppePolicy.load()
     policy.tat_within_threshold_percent = 50
     policy.followup_confirmed_percent = 75
-    policy.attendance_percent = 25
     policy.save()
+    TargetPolicy.objects.create(section=period.neuro, effective_from=START, attendance_percent=25)
 
     report = oppe_report_build(radiologist=period.reader, start=START, end=END, today=TODAY)
 

@@ -7,15 +7,15 @@ import pytest
 from django.core.cache import cache
 from django.utils import timezone
 
-from peerlearning.lib.months import month_start_at
+from peerlearning.lib.months import month_start_at, months_between
 from peerlearning.models import Membership, Role, Section
 from peerlearning.testing import make_member
 from reporting.targets.ledger import target_policy_for
 from reporting.targets.models import TargetExemption, TargetPolicy
 from reporting.targets.monitoring import month_report, year_report
-from reporting.targets.selectors import person_month, submission_target_for
+from reporting.targets.selectors import month_progress, person_month
 from reporting.targets.services import target_policy_create
-from submissions.models import SectionSubmissionSettings, Submission
+from submissions.models import Submission
 
 pytestmark = pytest.mark.django_db
 
@@ -103,14 +103,12 @@ def test_a_new_policy_does_not_rewrite_the_months_before_it(department):
     assert april.policy.submissions_per_month == 1
 
 
-def test_without_a_policy_the_section_counts_the_reasons_its_submission_settings_count(
-    department,
-):
-    SectionSubmissionSettings.objects.create(
-        section=department.neuro, counted_reasons=["discrepancy"]
-    )
+def test_without_a_policy_every_reason_counts(department):
     assert target_policy_for(section=department.neuro, month=MARCH).counted_reasons == [
-        "discrepancy"
+        "discrepancy",
+        "great_catch",
+        "interesting",
+        "other",
     ]
 
 
@@ -254,22 +252,18 @@ def test_filters_and_sorts(department):
     assert by_count.rows[0].user.pk == department.radiologist.pk
 
 
-def test_attendance_shows_as_unknown_without_the_conferences_selector(department, monkeypatch):
-    monkeypatch.setattr("reporting.targets.ledger.attendance_selector", lambda: None)
-    report = month_report(section=department.neuro, month=MARCH)
-    assert not report.attendance_known
-    assert report.rows[0].cell.attended is None
-
-
 def fake_attendance(held: int, credited_in=lambda month: {}):
-    """Stands in for the grouped attendance query: `held` conferences every month, and
+    """Stands in for conferences' attendance selector: `held` conferences every month, and
     `credited_in(month)` -> {user id: conferences credited}."""
-    from reporting.targets.ledger import Attendance
+    from conferences.selectors import AttendanceForTargets
 
-    def fake(sections, months):
+    def fake(*, sections, start, end):
+        months = months_between(start, end)
         return {
-            s.pk: Attendance(
-                held=dict.fromkeys(months, held), attended={m: credited_in(m) for m in months}
+            s.pk: AttendanceForTargets(
+                held=dict.fromkeys(months, held),
+                attended={m: credited_in(m) for m in months},
+                by_recording={},
             )
             for s in sections
         }
@@ -280,7 +274,7 @@ def fake_attendance(held: int, credited_in=lambda month: {}):
 def test_attendance_against_a_share_of_the_conferences_held(department, monkeypatch):
     # Two conferences a month; the radiologist attended both in March, none before.
     monkeypatch.setattr(
-        "reporting.targets.ledger._attendance_many",
+        "reporting.targets.ledger.attendance_for_targets",
         fake_attendance(2, lambda month: {department.radiologist.pk: 2} if month == MARCH else {}),
     )
     report = month_report(section=department.neuro, month=MARCH)
@@ -292,7 +286,7 @@ def test_attendance_against_a_share_of_the_conferences_held(department, monkeypa
 
 
 def test_attendance_as_a_count_per_year(department, monkeypatch):
-    monkeypatch.setattr("reporting.targets.ledger._attendance_many", fake_attendance(1))
+    monkeypatch.setattr("reporting.targets.ledger.attendance_for_targets", fake_attendance(1))
     policy(
         department.neuro,
         datetime.date(2026, 1, 1),
@@ -418,6 +412,6 @@ def test_an_assistant_sees_the_list_but_never_a_submission_about_their_own_read(
     assert [line.reason for line in as_champion.lines] == ["great_catch"]
 
 
-def test_submission_target_for_gives_a_radiologist_their_target(department):
-    assert submission_target_for(user=department.radiologist, month=MARCH) == 2
-    assert submission_target_for(user=department.assistant, month=MARCH) is None
+def test_month_progress_gives_a_radiologist_their_target(department):
+    assert month_progress(user=department.radiologist, today=MARCH).target == 2
+    assert month_progress(user=department.assistant, today=MARCH).target is None

@@ -146,14 +146,6 @@ def section_settings_update(
             setattr(config, field, value)
     config.full_clean()
     config.save()
-    if "counted_reasons" in changes:
-        # The target policy (reporting) is the source of truth for counting toward targets;
-        # it takes the reasons from this month on, keeping earlier months as they were.
-        from reporting.targets.services import target_policy_update_counted_reasons
-
-        target_policy_update_counted_reasons(
-            section=section, reasons=list(config.counted_reasons), actor=actor
-        )
     if changes:
         audit_record(
             action=AuditEvent.Action.UPDATE,

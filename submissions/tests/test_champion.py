@@ -7,7 +7,6 @@ from django.urls import reverse
 from django.utils import timezone
 
 from peerlearning.models import AuditEvent, Membership, Role
-from submissions import selectors
 from submissions.models import SectionSubmissionSettings, Submission
 from submissions.services import ActionRequest, action_complete, submission_create
 from submissions.tests.conftest import emails_to, make_overdue
@@ -423,7 +422,6 @@ def test_section_settings_are_edited_by_champions_and_audited(champion_client, d
             "feedback_batching": "daily",
             "urgent_window_hours": "12",
             "routine_window_hours": "48",
-            "counted_reasons": ["discrepancy", "great_catch"],
         },
     )
 
@@ -432,7 +430,6 @@ def test_section_settings_are_edited_by_champions_and_audited(champion_client, d
     assert config.review_before_sending
     assert config.feedback_batching == "daily"
     assert (config.urgent_window_hours, config.routine_window_hours) == (12, 48)
-    assert config.counted_reasons == ["discrepancy", "great_catch"]
     assert AuditEvent.objects.filter(action="update", object_type__contains="settings").exists()
 
 
@@ -445,19 +442,6 @@ def test_a_champion_cannot_change_another_sections_settings(client, department):
     )
 
     assert not SectionSubmissionSettings.objects.filter(section=department.neuro).exists()
-
-
-def test_the_months_count_follows_the_sections_counted_reasons(submit, department, neuro_settings):
-    submit(accession_number="A1")
-    submit(accession_number="A2", reason="interesting", reason_detail="", actions=[])
-    not_counted = submit(accession_number="A3")
-    Submission.objects.filter(pk=not_counted.pk).update(
-        counted=False, not_counted_reason="duplicate"
-    )
-
-    assert selectors.month_progress(user=department.radiologist).count == 2
-    neuro_settings(counted_reasons=["discrepancy"])
-    assert selectors.month_progress(user=department.radiologist).count == 1
 
 
 def test_the_window_for_actions_comes_from_the_section(submit, neuro_settings):

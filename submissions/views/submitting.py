@@ -176,11 +176,7 @@ def mine(request):
     page = Paginator(selectors.submissions_of_submitter(user=request.user), 25).get_page(
         request.GET.get("page")
     )
-    return render(
-        request,
-        "submissions/mine.html",
-        {"page_obj": page, "progress": selectors.month_progress(user=request.user)},
-    )
+    return render(request, "submissions/mine.html", {"page_obj": page})
 
 
 @roles(*SUBMITTERS)

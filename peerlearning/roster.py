@@ -7,7 +7,6 @@ same files. Choices (duplicates merge, sections are created, nothing is removed 
 asked) are explained in docs/roster.md.
 """
 
-import codecs
 import csv
 import datetime
 import io
@@ -31,6 +30,8 @@ from django.utils.text import slugify
 
 from peerlearning.lib.audit import audit_record
 from peerlearning.lib.emails import email_enqueue
+from peerlearning.lib.tables import TableError, header_key, table_read, text_decode
+from peerlearning.lib.uploads import SNIFF_BYTES, sniff
 from peerlearning.models import AuditEvent, Membership, OutboundEmail, Role, Section, User
 
 COLUMNS = ("email", "first_name", "last_name", "roles", "section", "participating")
@@ -56,15 +57,12 @@ YES = {"yes", "y", "true", "1"}
 NO = {"no", "n", "false", "0"}
 ROLE_SEPARATORS = re.compile(r"[;,]")
 MAX_ERRORS = 50
-
-
-def _key(value: str) -> str:
-    return re.sub(r"[\s\-]+", "_", value.strip().lower())
+MAX_HEADER_COLUMNS = 50
 
 
 # Role values ("admin_assistant") and their labels ("Admin assistant", "PL champion").
 ROLE_LOOKUP = {
-    **{_key(label): value for value, label in Role.choices},
+    **{header_key(label): value for value, label in Role.choices},
     **{v: v for v in Role.values},
 }
 
@@ -127,40 +125,39 @@ class RosterParseResult:
             self.more_errors += 1
 
 
-class _FileError(Exception):
-    def __init__(self, line: int | None, message: str):
-        super().__init__(message)
-        self.line = line
-        self.message = message
-
-
 def roster_parse(source: bytes | str | IO) -> RosterParseResult:
-    """Read and check a roster CSV; every problem comes back with its line number."""
+    """Read and check a roster (CSV or an Excel workbook); every problem comes back with its
+    line number."""
     result = RosterParseResult()
     data = source.read() if hasattr(source, "read") else source
+    workbook = isinstance(data, bytes) and sniff(data[:SNIFF_BYTES]).kind == "zip"
     try:
-        text = result.text = _decode(data)
-        records = _records(text)
-        header_line, header = next(records, (None, None))
-        if header is None:
-            raise _FileError(None, "The file is empty: it has no header line and no people.")
-        columns = _columns(header_line, header, result)
-    except _FileError as error:
+        if not workbook:
+            data = result.text = text_decode(data)
+        table = table_read(
+            data,
+            columns=COLUMNS,
+            aliases=COLUMN_ALIASES,
+            noun="people",
+            what="a roster",
+            max_columns=MAX_HEADER_COLUMNS,
+        )
+        result.warnings.extend(table.warnings)
+        records = list(table.rows)  # a roster is small; read it all before checking rows
+    except TableError as error:
         result._error(error.line, error.message)
         return result
+    if workbook:
+        result.text = _as_csv([table.header, *(record for _, record in records)])
 
-    try:
-        for line, record in records:
-            values = {name: (record[i] if i < len(record) else "") for name, i in columns.items()}
-            if any(cell.strip() for cell in record[len(header) :]):
-                result._error(line, f"has {len(record)} values but the header names {len(header)}.")
-                continue
-            row = _row(line, values, result)
-            if row is not None:
-                result.rows.append(row)
-    except _FileError as error:
-        result._error(error.line, error.message)
-        return result
+    width = len(table.header)
+    for line, record in records:
+        if any(cell.strip() for cell in record[width:]):
+            result._error(line, f"has {len(record)} values but the header names {width}.")
+            continue
+        row = _row(line, table.values(record), result)
+        if row is not None:
+            result.rows.append(row)
 
     if not result.rows and result.ok:
         result._error(None, "The file has a header line but no people.")
@@ -168,66 +165,11 @@ def roster_parse(source: bytes | str | IO) -> RosterParseResult:
     return result
 
 
-def _decode(data: bytes | str) -> str:
-    if isinstance(data, str):
-        return data.removeprefix("\ufeff")
-    if data.startswith((codecs.BOM_UTF16_LE, codecs.BOM_UTF16_BE)):
-        return data.decode("utf-16")
-    try:
-        return data.decode("utf-8-sig")
-    except UnicodeDecodeError as error:
-        line = data[: error.start].count(b"\n") + 1
-        raise _FileError(
-            line, "is not UTF-8 text. Save the file as “CSV UTF-8” and import it again."
-        ) from None
-
-
-def _records(text: str):
-    """(line number, cells) for each non-blank record; a quoted cell may span lines."""
-    first_line = next((line for line in text.splitlines() if line.strip()), "")
-    # Spreadsheets in some locales save with ";" or tabs; header names contain neither.
-    delimiter = max([",", "\t", ";"], key=first_line.count)
-    reader = csv.reader(io.StringIO(text, newline=""), delimiter=delimiter)
-    start = 1
-    try:
-        for record in reader:
-            if any(cell.strip() for cell in record):
-                yield start, record
-            start = reader.line_num + 1
-    except csv.Error as error:
-        raise _FileError(start, f"cannot be read as CSV ({error}).") from None
-
-
-MAX_HEADER_COLUMNS = 50
-
-
-def _columns(line: int, header: list[str], result: RosterParseResult) -> dict[str, int]:
-    if len(header) > MAX_HEADER_COLUMNS:
-        raise _FileError(
-            line,
-            f"the header has {len(header)} columns; a roster has {len(COLUMNS)} "
-            f"({', '.join(COLUMNS)}). Is this the right file?",
-        )
-    columns: dict[str, int] = {}
-    for index, cell in enumerate(header):
-        name = COLUMN_ALIASES.get(_key(cell), _key(cell))
-        if not name:
-            continue
-        if name in columns:
-            raise _FileError(line, f"the column “{name}” appears twice in the header.")
-        if name in COLUMNS:
-            columns[name] = index
-        else:
-            result.warnings.append(f"The column “{cell.strip()}” is not used and was ignored.")
-    missing = [name for name in COLUMNS if name not in columns]
-    if missing:
-        names = ", ".join(f"“{name}”" for name in missing)
-        raise _FileError(
-            line,
-            f"the header has no {names} column{'s' if len(missing) > 1 else ''}. "
-            f"The first line must name the columns: {', '.join(COLUMNS)}.",
-        )
-    return columns
+def _as_csv(records: list[list[str]]) -> str:
+    """A workbook's rows as CSV text, for the preview to hand on to its confirmation."""
+    buffer = io.StringIO()
+    csv.writer(buffer).writerows(records)
+    return buffer.getvalue()
 
 
 def _row(line: int, values: dict[str, str], result: RosterParseResult) -> RosterRow | None:
@@ -255,7 +197,7 @@ def _row(line: int, values: dict[str, str], result: RosterParseResult) -> Roster
     if not cells:
         problems.append("no role is given")
     for cell in cells:
-        role = ROLE_LOOKUP.get(_key(cell))
+        role = ROLE_LOOKUP.get(header_key(cell))
         if role is None:
             problems.append(
                 f"“{cell.strip()}” is not a role (use one of: {', '.join(Role.values)})"

@@ -14,10 +14,7 @@ The command `import_tat` and the admin's upload page (through a worker) both cal
 `tat_import()`. Choices and measured speed: docs/oppe-data.md.
 """
 
-import codecs
-import csv
 import datetime
-import io
 import itertools
 import logging
 import time
@@ -33,6 +30,7 @@ from django.http import HttpRequest
 from django.utils import timezone
 
 from peerlearning.lib.audit import audit_record
+from peerlearning.lib.tables import Table, TableError, table_read
 from peerlearning.models import AuditEvent, Role, User
 from reporting.models import TatImport, TurnaroundTime
 
@@ -152,13 +150,6 @@ class TatImportResult:
             self.more_errors += 1
 
 
-class _FileError(Exception):
-    def __init__(self, line: int | None, message: str):
-        super().__init__(message)
-        self.line = line
-        self.message = message
-
-
 class _Refused(Exception):
     """Raised inside the write transaction to roll it back."""
 
@@ -187,77 +178,17 @@ class _People:
         return cls(radiologists, frozenset(others))
 
 
-def _key(value: str) -> str:
-    return "_".join(value.strip().lower().replace("-", " ").split())
-
-
-class _Lines:
-    """The file's lines as text, decoded one at a time so that a bad byte is reported on its
-    own line. UTF-8 (with or without a byte-order mark), or UTF-16 with one."""
-
-    def __init__(self, source: IO[bytes]):
-        source.seek(0)
-        self.utf16 = source.read(2) in (codecs.BOM_UTF16_LE, codecs.BOM_UTF16_BE)
-        source.seek(0)
-        self.source = source
-
-    def __iter__(self) -> Iterator[str]:
-        if self.utf16:
-            text = io.TextIOWrapper(self.source, encoding="utf-16", newline="")
-            try:
-                yield from text
-            except UnicodeDecodeError:
-                raise _FileError(None, "The file is not UTF-16 text all through.") from None
-            finally:
-                # Leave the caller's file open: the second pass reads it again.
-                text.detach()
-            return
-        for number, raw in enumerate(self.source, start=1):
-            if number == 1:
-                raw = raw.removeprefix(codecs.BOM_UTF8)
-            try:
-                yield raw.decode("utf-8")
-            except UnicodeDecodeError:
-                raise _FileError(
-                    number, "is not UTF-8 text. Save the file as “CSV UTF-8”."
-                ) from None
-
-
-def _columns(line: int, header: list[str], result: TatImportResult) -> dict[str, int]:
-    columns: dict[str, int] = {}
-    for index, cell in enumerate(header):
-        name = COLUMN_ALIASES.get(_key(cell), _key(cell))
-        if not name:
-            continue
-        if name in columns:
-            raise _FileError(line, f"the column “{name}” appears twice in the header.")
-        if name in COLUMNS:
-            columns[name] = index
-        else:
-            result.warnings.append(f"The column “{cell.strip()}” is not used and was ignored.")
-    missing = [name for name in COLUMNS if name not in columns]
-    if missing:
-        raise _FileError(
-            line,
-            "the header has no " + ", ".join(f"“{name}”" for name in missing) + " column"
-            f"{'s' if len(missing) > 1 else ''}. The first line must name the columns: "
-            + ",".join(COLUMNS)
-            + ".",
-        )
-    return columns
+def _table(source: IO[bytes]) -> Table:
+    source.seek(0)  # each pass reads the file from its start
+    return table_read(source, columns=COLUMNS, aliases=COLUMN_ALIASES, noun="rows")
 
 
 def tat_header_problems(source: IO[bytes]) -> list[str]:
     """Problems with the first line alone, for an upload page to answer at once."""
-    result = TatImportResult()
     try:
-        first = next(iter(_Lines(source)), "")
-        if not first.strip():
-            return ["The file is empty: it has no header line and no rows."]
-        delimiter = max([",", "\t", ";"], key=first.count)
-        _columns(1, next(csv.reader([first], delimiter=delimiter)), result)
-    except (_FileError, csv.Error) as error:
-        return [str(TatProblem(1, getattr(error, "message", str(error))))]
+        _table(source).rows.close()
+    except TableError as error:
+        return [str(error)]
     finally:
         source.seek(0)
     return []
@@ -309,27 +240,16 @@ def _rows(
     site_tz = zoneinfo.ZoneInfo(settings.TIME_ZONE)
     latest = timezone.now() + FUTURE_TOLERANCE
     unknown: Counter[str] = Counter()
-    lines = iter(_Lines(source))
-    line = 1
+    table = None
     try:
-        first = next(lines, "")
-        if not first.strip():
-            raise _FileError(None, "The file is empty: it has no header line and no rows.")
-        # Spreadsheets in some locales save with ";" or tabs; header names contain neither.
-        delimiter = max([",", "\t", ";"], key=first.count)
-        reader = csv.reader(itertools.chain([first], lines), delimiter=delimiter)
-        header = next(reader)
-        columns = _columns(1, header, result)
-        order = [columns[name] for name in COLUMNS]
+        table = _table(source)
+        result.warnings.extend(table.warnings)
+        order = [table.columns[name] for name in COLUMNS]
         width = max(order) + 1
-        line = reader.line_num + 1
-        for record in reader:
-            this_line, line = line, reader.line_num + 1
+        for this_line, record in table.rows:
             if len(record) < width:
-                if not any(cell.strip() for cell in record):
-                    continue  # blank line
                 result._error(
-                    this_line, f"has {len(record)} values; the header names {len(header)}."
+                    this_line, f"has {len(record)} values; the header names {len(table.header)}."
                 )
                 continue
             accession, email, modality, completed, finalized = (record[i] for i in order)
@@ -337,8 +257,6 @@ def _rows(
 
             accession = accession.strip()
             if not accession:
-                if not any(cell.strip() for cell in record):
-                    continue  # a line of empty cells, as spreadsheets leave
                 problems.append("the accession is empty")
             elif len(accession) > 64 or not accession.isprintable():
                 problems.append("the accession is longer than 64 characters or not printable")
@@ -394,12 +312,11 @@ def _rows(
                 finalized_at,
                 int((finalized_at - completed_at).total_seconds()),
             )
-    except csv.Error as error:
-        result._error(line, f"cannot be read as CSV ({error}).")
-    except _FileError as error:
+    except TableError as error:
         result._error(error.line, error.message)
     finally:
-        lines.close()
+        if table is not None:
+            table.rows.close()
     if skip_unknown and unknown:
         skipped = sum(unknown.values())
         result.skipped = skipped

@@ -8,7 +8,6 @@ and `tests/test_access_matrix.py` walks every URL pattern for every role.
 Object-level rules (which section, whose submission) live in each app's selectors.
 """
 
-from collections.abc import Iterable
 from dataclasses import dataclass, field
 from urllib.parse import urlsplit
 
@@ -149,11 +148,6 @@ class RoleAccessPermission(BasePermission):
         if isinstance(request.successful_authenticator, SessionAuthentication):
             return not session_mfa_unmet(request)
         return True
-
-
-def require_any_role(user, allowed: Iterable[str]) -> None:
-    if not set(allowed) & user_roles(user):
-        raise PermissionDenied
 
 
 ALL_ROLES = tuple(Role.values)

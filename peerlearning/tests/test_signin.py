@@ -36,6 +36,14 @@ def test_each_role_sees_its_own_panel_on_the_home_page(client, department):
     assert "Department leader" in content and "PL champion" not in content
 
 
+def test_every_link_on_every_home_panel_names_a_page():
+    from peerlearning.home import PANELS
+
+    for _title, _summary, pairs in PANELS.values():
+        for _label, url_name in pairs:
+            reverse(url_name)  # NoReverseMatch fails the test instead of hiding a link
+
+
 def test_signing_in_is_recorded_in_the_audit_trail(client, department):
     sign_in(client, department.radiologist.email)
     event = AuditEvent.objects.get(action=AuditEvent.Action.LOGIN)

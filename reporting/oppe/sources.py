@@ -28,7 +28,7 @@ from django.template.loader import render_to_string
 from django.urls import reverse
 from django.utils import timezone
 
-from peerlearning.access import user_roles, user_sections_with_role
+from peerlearning.access import user_sections_with_role
 from peerlearning.lib.audit import audit_record
 from peerlearning.lib.emails import email_enqueue
 from peerlearning.models import AuditEvent, Membership, Role, User
@@ -42,11 +42,6 @@ def _radiologists_in(sections=None) -> QuerySet[User]:
     if sections is not None:
         memberships = memberships.filter(section__in=sections)
     return User.objects.filter(pk__in=memberships.values("user_id"))
-
-
-def oppe_can_manage(user: User) -> bool:
-    """Leaders and site administrators enter and read OPPE data."""
-    return user.is_authenticated and (user.is_staff or Role.LEADER in user_roles(user))
 
 
 def oppe_radiologists_managed_by(*, user: User) -> QuerySet[User]:

@@ -17,7 +17,7 @@ from django.utils import timezone
 
 from peerlearning.demo import DemoContext, DemoSize, history_builder
 from peerlearning.models import Role, User
-from reporting.models import (
+from reporting.oppe.models import (
     Competency,
     Credential,
     EvaluationCycle,

@@ -6,6 +6,7 @@ from django.conf import settings
 from reporting.oppe.evaluations import evaluation_reminders_send
 from reporting.oppe.sources import credential_expiry_notices_send
 from reporting.oppe.tat import tat_import_run
+from reporting.reports.jobs import report_run, reports_requeue_waiting
 from reporting.targets.reminders import month_summaries_send, reminders_dispatch_due
 
 # OPPE data sources ------------------------------------------------------------------------
@@ -54,14 +55,10 @@ def send_month_summaries() -> int:
 def generate_report(report_id: int) -> bool:
     """An ACR annual report or an OPPE batch. The job claims its row first, so a second
     delivery (acks_late after a lost worker, or the periodic pick-up) does nothing twice."""
-    from reporting.reports.jobs import report_run
-
     return report_run(report_id=report_id)
 
 
 @shared_task(time_limit=300, soft_time_limit=280)
 def requeue_waiting_reports() -> int:
     """Every few minutes: queue again the report jobs that wait for a worker."""
-    from reporting.reports.jobs import reports_requeue_waiting
-
     return reports_requeue_waiting()

@@ -56,3 +56,9 @@ def as_month(value) -> datetime.date:
     if isinstance(value, datetime.datetime):
         return timezone.localtime(value).date() if timezone.is_aware(value) else value.date()
     return value
+
+
+def default_report_year(today: datetime.date | None = None) -> int:
+    """Early in the year the report is about the year just ended; later, about this one."""
+    today = today or timezone.localdate()
+    return today.year - 1 if today.month <= 3 else today.year

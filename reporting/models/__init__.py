@@ -10,12 +10,12 @@ from reporting.oppe.models import Credential as Credential
 from reporting.oppe.models import EvaluationCycle as EvaluationCycle
 from reporting.oppe.models import FppeEvent as FppeEvent
 from reporting.oppe.models import OppePolicy as OppePolicy
+from reporting.oppe.models import OppeReferral as OppeReferral
 from reporting.oppe.models import PeerEvaluation as PeerEvaluation
 from reporting.oppe.models import Rating as Rating
 from reporting.oppe.models import TatImport as TatImport
 from reporting.oppe.models import TurnaroundTime as TurnaroundTime
 from reporting.reports.models import GeneratedReport as GeneratedReport
-from reporting.reports.models import OppeReferral as OppeReferral
 from reporting.targets.models import ReminderRun as ReminderRun
 from reporting.targets.models import ReminderSettings as ReminderSettings
 from reporting.targets.models import TargetExemption as TargetExemption

@@ -22,7 +22,7 @@ from peerlearning.admin import AuditedAdminMixin
 from peerlearning.lib.audit import audit_record
 from peerlearning.lib.queue import task_enqueue
 from peerlearning.models import AuditEvent, Role, User
-from reporting.models import (
+from reporting.oppe.models import (
     Credential,
     EvaluationCycle,
     FppeEvent,

@@ -33,7 +33,7 @@ from peerlearning.access import user_sections_with_role
 from peerlearning.lib.audit import audit_record
 from peerlearning.lib.emails import email_enqueue
 from peerlearning.models import AuditEvent, Membership, Role, Section, User
-from reporting.models import Competency, EvaluationCycle, PeerEvaluation
+from reporting.oppe.models import Competency, EvaluationCycle, PeerEvaluation
 
 # Fewer answers than this and the evaluated radiologist could guess who wrote them.
 SUBJECT_MIN_EVALUATORS = 2

@@ -5,7 +5,7 @@ import datetime
 from django import forms
 from django.utils import timezone
 
-from reporting.models import (
+from reporting.oppe.models import (
     COMPETENCY_DESCRIPTIONS,
     Competency,
     Credential,

@@ -32,7 +32,7 @@ from peerlearning.access import user_sections_with_role
 from peerlearning.lib.audit import audit_record
 from peerlearning.lib.emails import email_enqueue
 from peerlearning.models import AuditEvent, Membership, Role, User
-from reporting.models import Credential, FppeEvent, OppePolicy
+from reporting.oppe.models import Credential, FppeEvent, OppePolicy
 
 # Visibility -------------------------------------------------------------------------------
 

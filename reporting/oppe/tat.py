@@ -32,7 +32,7 @@ from django.utils import timezone
 from peerlearning.lib.audit import audit_record
 from peerlearning.lib.tables import Table, TableError, table_read
 from peerlearning.models import AuditEvent, Role, User
-from reporting.models import TatImport, TurnaroundTime
+from reporting.oppe.models import TatImport, TurnaroundTime
 
 logger = logging.getLogger(__name__)
 

@@ -9,7 +9,7 @@ from django.db.models import Count, Q
 from django.utils import timezone
 
 from peerlearning.models import User
-from reporting.models import TurnaroundTime
+from reporting.oppe.models import TurnaroundTime
 
 # Summary ----------------------------------------------------------------------------------
 

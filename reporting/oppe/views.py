@@ -15,8 +15,8 @@ from django.utils import timezone
 from django.views.decorators.http import require_POST
 
 from peerlearning.access import roles
+from peerlearning.lib.months import default_report_year
 from peerlearning.models import Membership, Role, Section, User
-from reporting.models import Credential, FppeEvent, OppePolicy, OppeReferral
 from reporting.oppe import evaluations as ev
 from reporting.oppe.forms import (
     CredentialForm,
@@ -28,6 +28,7 @@ from reporting.oppe.forms import (
     PeriodForm,
     RandomAssignForm,
 )
+from reporting.oppe.models import Credential, FppeEvent, OppePolicy, OppeReferral
 from reporting.oppe.sources import (
     credential_delete,
     credential_save,
@@ -42,7 +43,6 @@ from reporting.oppe.sources import (
     oppe_radiologists_managed_by,
 )
 from reporting.oppe.tat_summary import tat_summary
-from reporting.reports.forms import default_report_year
 
 leaders = roles(Role.LEADER, site_admins=True)
 radiologists_only = roles(Role.RADIOLOGIST)

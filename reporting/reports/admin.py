@@ -6,7 +6,8 @@ radiologist's OPPE page; the admin lets a site administrator see jobs that faile
 
 from django.contrib import admin
 
-from reporting.reports.models import GeneratedReport, OppeReferral
+from reporting.oppe.models import OppeReferral
+from reporting.reports.models import GeneratedReport
 
 
 @admin.register(GeneratedReport)

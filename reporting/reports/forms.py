@@ -5,20 +5,14 @@ import datetime
 from django import forms
 from django.utils import timezone
 
-from peerlearning.lib.months import month_of, next_month, parse_month
+from peerlearning.lib.months import default_report_year, month_of, next_month, parse_month
 from peerlearning.models import Section
-from reporting.models import OppePolicy
+from reporting.oppe.models import OppePolicy
 from reporting.reports.models import GeneratedReport
 
 YEARS_BACK = 8
 MAX_MONTHS = 24
 ALL = "all"
-
-
-def default_report_year(today: datetime.date | None = None) -> int:
-    """Early in the year the report is about the year just ended; later, about this one."""
-    today = today or timezone.localdate()
-    return today.year - 1 if today.month <= 3 else today.year
 
 
 def _scope_choices(sections: list[Section], everything: bool) -> list[tuple[str, str]]:

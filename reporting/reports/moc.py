@@ -15,7 +15,7 @@ from conferences.models import Attendance, Conference
 from peerlearning.lib.audit import audit_record
 from peerlearning.lib.pdf import html_to_pdf
 from peerlearning.models import AuditEvent, Membership, Role, Section, User
-from reporting.models import FppeEvent, OppeReferral
+from reporting.oppe.models import FppeEvent, OppeReferral
 from reporting.oppe.sources import (
     fppe_event_delete,
     fppe_event_save,

@@ -1,4 +1,4 @@
-"""Reports for leaders: generated files kept for later, and OPPE referrals.
+"""Reports for leaders: generated files kept for later.
 
 Re-exported by `reporting/models/`. Building the reports is in reporting/reports/acr.py and
 reporting/reports/oppe.py; running them as jobs in reporting/reports/jobs.py; see docs/reports.md.
@@ -6,7 +6,7 @@ reporting/reports/oppe.py; running them as jobs in reporting/reports/jobs.py; se
 
 from django.conf import settings
 from django.db import models
-from django.db.models import F, Q
+from django.db.models import Q
 from django.utils import timezone
 
 from peerlearning.models import Section
@@ -83,37 +83,3 @@ class GeneratedReport(models.Model):
         if self.started_at and self.finished_at:
             return (self.finished_at - self.started_at).total_seconds()
         return None
-
-
-class OppeReferral(models.Model):
-    """A leader's decision, on reading an OPPE report, to refer the radiologist for focused
-    review (FPPE) for that period. It also opens an FPPE event marked "from OPPE"."""
-
-    radiologist = models.ForeignKey(
-        settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="oppe_referrals"
-    )
-    period_start = models.DateField()
-    period_end = models.DateField()
-    fppe_event = models.ForeignKey(
-        "reporting.FppeEvent", on_delete=models.SET_NULL, null=True, blank=True, related_name="+"
-    )
-    referred_by = models.ForeignKey(
-        settings.AUTH_USER_MODEL, on_delete=models.SET_NULL, null=True, blank=True, related_name="+"
-    )
-    referred_at = models.DateTimeField(default=timezone.now)
-
-    class Meta:
-        verbose_name = "OPPE referral for focused review"
-        ordering = ["-period_end", "-id"]
-        constraints = [
-            models.UniqueConstraint(
-                fields=["radiologist", "period_start", "period_end"],
-                name="oppe_referral_once_per_period",
-            ),
-            models.CheckConstraint(
-                condition=Q(period_end__gte=F("period_start")), name="oppe_referral_period_order"
-            ),
-        ]
-
-    def __str__(self):
-        return f"FPPE referral from OPPE {self.period_start:%Y-%m-%d}–{self.period_end:%Y-%m-%d}"

@@ -42,12 +42,12 @@ from django.utils.text import slugify
 from peerlearning.lib.months import month_of, months_between
 from peerlearning.lib.pdf import html_to_pdf
 from peerlearning.models import Membership, Role, Section, User
-from reporting.models import EvaluationCycle, OppePolicy, OppeReferral
 from reporting.oppe.evaluations import (
     SUBJECT_MIN_EVALUATORS,
     EvaluationSummary,
     evaluation_summaries,
 )
+from reporting.oppe.models import EvaluationCycle, OppePolicy, OppeReferral
 from reporting.oppe.sources import (
     CredentialStatus,
     FppeSummary,

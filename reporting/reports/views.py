@@ -20,8 +20,8 @@ from django.views.decorators.http import require_POST
 from peerlearning.access import roles, user_roles
 from peerlearning.lib.audit import audit_record
 from peerlearning.models import AuditEvent, Role, Section, User
-from reporting.models import OppePolicy
 from reporting.oppe.forms import PeriodForm
+from reporting.oppe.models import OppePolicy
 from reporting.oppe.sources import oppe_radiologist_get_for_user
 from reporting.reports import jobs as report_jobs
 from reporting.reports.dashboard import leader_dashboard_html

@@ -40,6 +40,7 @@ def seeded(transactional_db, department, settings, tmp_path):
     return api_key_for(department.champion)
 
 
+@pytest.mark.slow
 def test_the_api_never_answers_with_a_server_error(live_server, seeded, tmp_path, need_service):
     need_service(
         ST.exists() or bool(shutil.which("st")),

@@ -66,3 +66,17 @@ def test_the_fragment_is_the_radiologists_own(client, department):
 
     assert response.status_code == 200
     assert '<span class="stat-value">0</span>' in response.content.decode()
+
+
+def test_the_fragment_takes_a_fixed_number_of_queries(
+    client, department, django_assert_max_num_queries
+):
+    for _ in range(5):
+        submit(department.neuro, department.radiologist, on=timezone.localdate())
+    client.force_login(department.radiologist)
+    client.get(reverse("reporting:my-progress"))  # the session and roles, once
+
+    with django_assert_max_num_queries(9):
+        response = client.get(reverse("reporting:my-progress"))
+
+    assert response.status_code == 200

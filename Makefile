@@ -38,6 +38,7 @@ lint: $(VENV)/.installed
 	$(VENV)/bin/ruff check .
 	$(VENV)/bin/ruff format --check .
 	$(VENV)/bin/lint-imports
+	$(PY) scripts/import_cycles.py
 
 format: $(VENV)/.installed
 	$(VENV)/bin/ruff format .

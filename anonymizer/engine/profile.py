@@ -17,6 +17,7 @@ DATA_PATH = Path(__file__).resolve().parent / "data" / "confidentiality_profile.
 # CID 7050 De-identification Method codes (scheme DCM).
 CODE_BASIC = ("113100", "Basic Application Confidentiality Profile")
 CODE_CLEAN_PIXEL_DATA = ("113101", "Clean Pixel Data Option")
+CODE_CLEAN_STRUCTURED_CONTENT = ("113104", "Clean Structured Content Option")
 CODE_CLEAN_DESCRIPTORS = ("113105", "Clean Descriptors Option")
 CODE_MODIFIED_DATES = ("113107", "Retain Longitudinal Temporal Information Modified Dates Option")
 CODE_PATIENT_CHARACTERISTICS = ("113108", "Retain Patient Characteristics Option")
@@ -49,13 +50,15 @@ KEEP_PRESENT_EMPTY = frozenset(
     {
         "AcquisitionContextSequence",
         "OperatorsName",
-        "ReferencedPerformedProcedureStepSequence",
         "TreatmentMachineName",
     }
 )
 KEEP_PRESENT_DUMMY = frozenset(
     {"DeviceSerialNumber", "ContentDate", "ContentTime", "AcquisitionDateTime"}
 )
+# Reference sequences that some modules require to hold an item (General Series asks for
+# one in Referenced Performed Procedure Step Sequence): kept, walked, their UIDs replaced.
+KEEP_REFERENCE = frozenset({"ReferencedPerformedProcedureStepSequence"})
 # Where the table asks for a dummy but a dummy would leave a file pretending to hold a
 # document: a PDF or CDA report inside the file cannot be checked, so it goes.
 REMOVE_NOT_DUMMY = frozenset({"EncapsulatedDocument"})
@@ -140,7 +143,10 @@ class Options:
     """
 
     retain_longitudinal_modified_dates: bool = True
-    clean_descriptors: bool = True
+    # Off by default, as in the Basic profile: descriptions, comments and histories are
+    # removed, and so is the free text of structured reports. On, they are kept cleaned.
+    clean_descriptors: bool = False
+    clean_structured_content: bool = False
     retain_patient_characteristics: frozenset[str] = DEFAULT_PATIENT_CHARACTERISTICS
     retain_safe_private: bool = False
     # (private creator, group, element low byte) triples that Retain Safe Private keeps.
@@ -159,6 +165,8 @@ class Options:
         codes = [CODE_BASIC]
         if self.retain_longitudinal_modified_dates:
             codes.append(CODE_MODIFIED_DATES)
+        if self.clean_structured_content:
+            codes.append(CODE_CLEAN_STRUCTURED_CONTENT)
         if self.clean_descriptors:
             codes.append(CODE_CLEAN_DESCRIPTORS)
         if self.retain_patient_characteristics:
@@ -180,6 +188,8 @@ def resolve_action(row: ProfileRow, keyword: str, options: Options) -> str:
         return opts["retain_patient_characteristics"]
     if options.clean_descriptors and "clean_descriptors" in opts:
         return opts["clean_descriptors"]
+    if options.clean_structured_content and "clean_structured_content" in opts:
+        return opts["clean_structured_content"]
     if options.retain_safe_private and "retain_safe_private" in opts:
         return opts["retain_safe_private"]
     return resolve_basic(row.basic, keyword)
@@ -193,7 +203,7 @@ def resolve_basic(code: str, keyword: str) -> str:
         return "Z"
     if len(choices) == 1:
         return choices[0]
-    if "U" in choices:
+    if "U" in choices or keyword in KEEP_REFERENCE:
         # X/Z/U*: keep the reference sequences, with their instance UIDs replaced.
         return "U"
     if "D" in choices and keyword in KEEP_PRESENT_DUMMY:

@@ -27,7 +27,22 @@ from pydicom.tag import BaseTag
 
 from anonymizer.wordlists import COMMON_WORDS
 
-DEFAULT_ALLOWED_PERSON_NAMES = frozenset({"ANONYMIZED"})
+DUMMY_VALUE = "ANONYMIZED"
+DEFAULT_ALLOWED_PERSON_NAMES = frozenset({DUMMY_VALUE})
+# The marks the scrubber leaves where it replaced something.
+_ENGINE_MARK = re.compile(r"\[(?:NAME|ID|DATE|PHONE|EMAIL|ADDRESS|AGE|PLACE|URL|IP|UID|TEXT)\]")
+_CODE_KEYWORDS = {
+    "CodeValue",
+    "LongCodeValue",
+    "URNCodeValue",
+    "CodingSchemeDesignator",
+    "CodingSchemeVersion",
+    "CodingSchemeName",
+    "ContextIdentifier",
+    "ContextGroupVersion",
+    "MappingResource",
+    "MappingResourceName",
+}
 
 _PATIENT_NAME_KEYWORDS = {
     "PatientName",
@@ -49,6 +64,8 @@ _ID_KINDS = {
     "PlacerOrderNumberImagingServiceRequest": "other-id",
     "MedicalRecordLocator": "other-id",
     "ClinicalTrialSubjectID": "other-id",
+    "ClinicalTrialSubjectReadingID": "other-id",
+    "InsurancePlanIdentification": "other-id",
 }
 _PLACE_KINDS = {
     "InstitutionName": "institution",
@@ -67,6 +84,7 @@ _NUMBER_VRS = {"IS", "DS", "FL", "FD", "SL", "SS", "UL", "US", "SV", "UV", "AT",
 _BINARY_VRS = {"OB", "OW", "OD", "OF", "OL", "OV", "UN"}
 _PIXEL_TAGS = {0x7FE00010, 0x7FE00008, 0x7FE00009}
 _MEMO_LIMIT = 20_000
+_DEFER_BYTES = 1 << 20
 _NOT_A_NAME = {"dr", "mr", "mrs", "ms", "md", "phd", "jr", "sr", "ii", "iii"}
 
 
@@ -166,6 +184,8 @@ class _Seen(NamedTuple):
 def _walk(ds: Dataset, prefix: str = "") -> Iterator[_Seen]:
     for tag, raw in list(ds._dict.items()):
         if type(raw) is RawDataElement and raw.value is None and raw.length:
+            if tag in _PIXEL_TAGS:
+                continue  # pixel data is not text; read only what is looked at
             raw = ds[tag]  # a value read later than the rest (deferred)
         keyword, dictionary_vr = _entry(tag)
         vr = raw.VR if raw.VR and raw.VR != "UN" else dictionary_vr
@@ -395,9 +415,33 @@ def _check_element(
         if any(v.strip()[:8] in ids.birth_dates for v in values):
             yield Finding("birth-date", elem.path)
         return
-    kinds = {kind for value in values for kind, _, _ in find_in_text(value, ids)}
+    if vr == "CS" or elem.keyword in _CODE_KEYWORDS:
+        # A code is an identifier only whole: Modality CT is not the "CT" of a name.
+        kinds = {kind for value in values for kind in _whole_identifier(value, ids)}
+    else:
+        kinds = {
+            kind for value in values for kind, _, _ in find_in_text(_without_marks(value), ids)
+        }
     for kind in sorted(kinds):
         yield Finding(kind, elem.path)
+
+
+def _whole_identifier(value: str, ids: CaseIdentifiers) -> Iterator[str]:
+    value = value.strip().lower()
+    if value in ids.ids:
+        yield ids.ids[value]
+    if value in ids.places:
+        yield ids.places[value]
+
+
+def _without_marks(value: str) -> str:
+    """The text without what the engine itself writes: the dummy, and replacement marks.
+
+    A patient called "Name" or "Anonymized" is not found again in "[NAME]" or in a dummy.
+    """
+    if value.strip() == DUMMY_VALUE:
+        return ""
+    return _ENGINE_MARK.sub(" ", value)
 
 
 def _private_allowed(elem: _Seen, allowed: set[tuple[str, int, int]]) -> bool:
@@ -421,9 +465,15 @@ def verify_file(
     ids: CaseIdentifiers,
     **kwargs: Iterable,
 ) -> list[Finding]:
-    """Read a written file (path or bytes) back and verify all of it, preamble included."""
-    data = bytes(source) if isinstance(source, (bytes, bytearray)) else Path(source).read_bytes()
-    ds = dcmread(io.BytesIO(data), force=True)
+    """Read a written file (path or bytes) back and verify all of it, preamble included.
+
+    From a path, values over a megabyte are read only when looked at, so the pixel data
+    (which is not text) never is.
+    """
+    if isinstance(source, (bytes, bytearray)):
+        ds = dcmread(io.BytesIO(bytes(source)), force=True)
+    else:
+        ds = dcmread(Path(source), force=True, defer_size=_DEFER_BYTES)
     findings = verify_dataset(ds, ids, **kwargs)
     preamble = getattr(ds, "preamble", None) or b""
     for kind, _, _ in find_in_text(preamble.decode("latin-1"), ids):

@@ -8,6 +8,8 @@ from pathlib import Path
 
 import pydicom
 import pytest
+from pydicom.dataset import Dataset
+from pydicom.sequence import Sequence
 
 from anonymizer.engine.dicom import deidentify_dataset
 from anonymizer.engine.profile import Options
@@ -16,6 +18,7 @@ from anonymizer.tests.factories import (
     make_image,
     make_secondary_capture,
     sample_file,
+    uid,
     write,
 )
 
@@ -74,3 +77,40 @@ def test_deidentification_adds_no_dciodvfy_errors_to_planted_images(factory, tmp
     source = write(factory(), tmp_path / "in.dcm")
     output = deidentified_copy(pydicom.dcmread(source), tmp_path / "out.dcm")
     assert errors(output) - errors(source) == set()
+
+
+def test_a_referenced_performed_procedure_step_is_kept_with_its_uid_replaced(tmp_path):
+    ds = make_image()
+    step = Dataset()
+    step.ReferencedSOPClassUID = "1.2.840.10008.3.1.2.3.3"  # Modality Performed Procedure Step
+    step.ReferencedSOPInstanceUID = uid(1, 9, 9)
+    ds.ReferencedPerformedProcedureStepSequence = Sequence([step])
+    source = write(ds, tmp_path / "in.dcm")
+    output = deidentified_copy(pydicom.dcmread(source), tmp_path / "out.dcm")
+    assert errors(output) - errors(source) == set()
+    kept = pydicom.dcmread(output).ReferencedPerformedProcedureStepSequence
+    assert len(kept) == 1
+    assert kept[0].ReferencedSOPClassUID == "1.2.840.10008.3.1.2.3.3"
+    assert kept[0].ReferencedSOPInstanceUID not in ("", uid(1, 9, 9))
+
+
+def test_an_animal_keeps_its_type_2c_attributes(tmp_path):
+    ds = make_image()
+    ds.PatientSpeciesDescription = "Canine"
+    ds.PatientBreedDescription = "Beagle"
+    ds.PatientBreedCodeSequence = Sequence()
+    ds.BreedRegistrationSequence = Sequence()
+    ds.ResponsiblePerson = "Quillfeather^Zandra"
+    ds.ResponsiblePersonRole = "OWNER"
+    ds.ResponsibleOrganization = "Lindqvorn Kennels"
+    source = write(ds, tmp_path / "in.dcm")
+    output = deidentified_copy(pydicom.dcmread(source), tmp_path / "out.dcm")
+    assert errors(output) - errors(source) == set()
+    out = pydicom.dcmread(output)
+    assert out.PatientSpeciesDescription == "Canine"
+    assert out.PatientBreedDescription == "Beagle"
+    for keyword in ("PatientBreedCodeSequence", "BreedRegistrationSequence"):
+        assert keyword in out
+    assert out.ResponsiblePerson == "ANONYMIZED"
+    assert out.ResponsibleOrganization == ""
+    assert out.ResponsiblePersonRole == "OWNER"

@@ -16,11 +16,13 @@ from anonymizer.text import KnownIdentifiers
 
 SECRET = "test-secret"
 CASE = "case-17"
+CLEANED = Options(roster=IDENTITY.roster, clean_descriptors=True, clean_structured_content=True)
 
 
 def deid(ds=None, **kwargs):
     ds = make_image() if ds is None else ds
-    kwargs.setdefault("options", Options(roster=IDENTITY.roster))
+    # Most tests here look at how kept text is cleaned, so both cleaning options are on.
+    kwargs.setdefault("options", CLEANED)
     return deidentify_dataset(ds, case_key=CASE, secret=SECRET, **kwargs)
 
 
@@ -180,7 +182,7 @@ def test_ages_over_89_are_reported_as_90(age, expected):
 def test_the_dataset_says_how_it_was_deidentified(out, report):
     assert out.PatientIdentityRemoved == "YES"
     codes = [item.CodeValue for item in out.DeidentificationMethodCodeSequence]
-    assert codes == ["113100", "113107", "113105", "113108"] == report.method_codes
+    assert codes == ["113100", "113107", "113104", "113105", "113108"] == report.method_codes
     assert {item.CodingSchemeDesignator for item in out.DeidentificationMethodCodeSequence} == {
         "DCM"
     }
@@ -208,7 +210,7 @@ def test_the_report_names_attributes_and_actions_but_never_values(report):
     assert actions["PatientName"] == "Z"
     assert actions["SOPInstanceUID"] == "U"
     assert actions["SourceImageSequence[0].ReferencedSOPInstanceUID"] == "U"
-    assert actions["ContentSequence"] == "D:cleaned"
+    assert actions["ContentSequence"] == "C:cleaned"
     assert actions["RequestAttributesSequence"] == "C:cleaned"
 
 
@@ -354,7 +356,7 @@ def test_clean_on_an_attribute_that_is_neither_text_nor_date_keeps_it():
     ds.add_new(0x00080201, "SH", "+0100")  # TimezoneOffsetFromUTC: C, kept
     ds.add_new(0x00181400, "OB", b"xx")  # AcquisitionDeviceProcessingDescription, wrong VR
     ds.PatientName = "Quillfeather^Zandra"
-    out, report = deidentify_dataset(ds, case_key=CASE, secret=SECRET)
+    out, report = deid(ds, options=Options(clean_descriptors=True))
     actions = report.to_dict()["actions"]
     assert actions["AdmittingDiagnosesCodeSequence"] == "C:cleaned"
     assert out.LabelText == "Label [NAME]"
@@ -388,7 +390,11 @@ def test_case_wide_identifiers_reach_files_that_do_not_carry_them():
     ds.ImageComments = "Ask Dr Zephyrine about it"
     known = KnownIdentifiers.build(person_names=["Zephyrine^Ulla"])
     out, _ = deidentify_dataset(
-        ds, case_key=CASE, secret=SECRET, known=known, options=Options(roster=("Ulla X",))
+        ds,
+        case_key=CASE,
+        secret=SECRET,
+        known=known,
+        options=Options(roster=("Ulla X",), clean_descriptors=True),
     )
     assert out.ImageComments == "Ask Dr [NAME] about it"
 

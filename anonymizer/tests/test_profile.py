@@ -480,7 +480,7 @@ def _row(table, keyword_tag):
 
 
 def test_options_override_the_basic_action(table):
-    default = Options()
+    default = Options(clean_descriptors=True)
     nothing = Options(
         retain_longitudinal_modified_dates=False,
         clean_descriptors=False,
@@ -512,7 +512,15 @@ def test_patient_characteristics_are_configurable():
 
 
 def test_method_codes_follow_the_options():
-    assert [c for c, _ in Options().method_codes()] == ["113100", "113107", "113105", "113108"]
+    assert [c for c, _ in Options().method_codes()] == ["113100", "113107", "113108"]
+    cleaned = Options(clean_descriptors=True, clean_structured_content=True)
+    assert [c for c, _ in cleaned.method_codes()] == [
+        "113100",
+        "113107",
+        "113104",
+        "113105",
+        "113108",
+    ]
     basic_only = Options(
         retain_longitudinal_modified_dates=False,
         clean_descriptors=False,

@@ -19,3 +19,4 @@ from .walk import DeidentificationReport as DeidentificationReport
 from .walk import deidentify_dataset as deidentify_dataset
 from .writer import IMPLEMENTATION_VERSION_NAME as IMPLEMENTATION_VERSION_NAME
 from .writer import deidentified_file_bytes as deidentified_file_bytes
+from .writer import deidentified_file_write as deidentified_file_write

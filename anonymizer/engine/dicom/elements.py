@@ -35,6 +35,24 @@ _NUMERIC_VRS = frozenset({"FL", "FD", "SL", "SS", "UL", "US", "SV", "UV", "AT"})
 _FREE_TEXT_VRS = frozenset({"ST", "LT", "UT"})
 _SHORT_TEXT_VRS = frozenset({"AE", "CS", "LO", "SH", "UC", "UR"})
 _UNSPLIT_VRS = frozenset({"ST", "LT", "UT", "UR"})
+# Coded values: a code is compared whole with the case's identifiers, never text-scrubbed
+# (a name token such as "CT" must not turn Modality CT into a mark). UI, DA/DT/TM and IS/DS
+# have rules of their own and are never scrubbed either.
+_CODED_VRS = frozenset({"CS"})
+CODE_KEYWORDS = frozenset(
+    {
+        "CodeValue",
+        "LongCodeValue",
+        "URNCodeValue",
+        "CodingSchemeDesignator",
+        "CodingSchemeVersion",
+        "CodingSchemeName",
+        "ContextIdentifier",
+        "ContextGroupVersion",
+        "MappingResource",
+        "MappingResourceName",
+    }
+)
 
 
 # VRs whose values are text: a new value in plain ASCII is written as raw bytes.

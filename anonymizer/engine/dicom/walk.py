@@ -36,12 +36,15 @@ from .decisions import (
     _restore_inert,
 )
 from .elements import (
+    _CODED_VRS,
     _DUMMY_BY_VR,
     _FREE_TEXT_VRS,
     _NUMERIC_VRS,
     _SHORT_TEXT_VRS,
     _TEXT_VRS,
+    CODE_KEYWORDS,
     DUMMY_TEXT,
+    _dictionary,
     _encoding,
     _fit,
     _read,
@@ -141,6 +144,7 @@ def deidentify_dataset(
         scrubbed=_scrub_memo(known, offset_days),
     )
     _process(ds, ctx, "")
+    _keep_animal_attributes(ds, as_read, ctx)
     _restore_inert(ds, as_read, ctx.decisions)
     _mark_deidentified(ds, ctx)
     _rebuild_file_meta(ds, ctx.record)
@@ -153,6 +157,25 @@ def deidentify_dataset(
 
 
 _UNREADABLE = (ValueError, TypeError, KeyError, AttributeError, UnicodeError, OverflowError)
+
+
+_SPECIES = (0x00102201, 0x00102202)  # Patient Species Description, Code Sequence
+# Type 2C for an animal (Patient module), which the table removes: kept present, the
+# person as the dummy (Responsible Person Role, 1C, needs a value there), the organization
+# empty.
+_ANIMAL_TYPE_2C = (
+    (0x00102297, "PN", "ResponsiblePerson", DUMMY_TEXT),
+    (0x00102299, "LO", "ResponsibleOrganization", ""),
+)
+
+
+def _keep_animal_attributes(ds: Dataset, as_read: dict, ctx: _Context) -> None:
+    if not any(tag in as_read for tag in _SPECIES):
+        return
+    for tag, vr, keyword, dummy in _ANIMAL_TYPE_2C:
+        if tag in as_read and tag not in ds._dict:
+            _write(ds, tag, vr, [dummy] if dummy else [])
+            ctx.record(keyword, "D:required-for-animals" if dummy else "Z:required-for-animals")
 
 
 def _process(ds: Dataset, ctx: _Context, prefix: str) -> None:
@@ -358,6 +381,9 @@ def _scrub(
     patterns: bool,
     label: str,
 ) -> None:
+    if vr in _CODED_VRS or _dictionary(tag)[0] in CODE_KEYWORDS:
+        _check_code(ds, tag, vr, raw, ctx, path, listed=label == "C")
+        return
     values = _read(ds, tag, vr, raw)
     changed = False
     new_values = []
@@ -378,6 +404,23 @@ def _scrub(
         ctx.record(path, f"{label}:scrubbed")
     elif label == "C":
         ctx.record(path, "C:passed")
+
+
+def _check_code(
+    ds: Dataset, tag: BaseTag, vr: str, raw: object, ctx: _Context, path: str, *, listed: bool
+) -> None:
+    """A code is kept unless it is, whole, one of the case's identifiers."""
+    codes = _known_codes(ctx.known)
+    if any(value.upper() in codes for value in _read(ds, tag, vr, raw)):
+        _write(ds, tag, vr, [], raw)
+        ctx.record(path, "Z:known-code")
+    elif listed:
+        ctx.record(path, "C:passed")
+
+
+@lru_cache(maxsize=64)
+def _known_codes(known: KnownIdentifiers) -> frozenset[str]:
+    return frozenset(value.upper() for value in known.ids | known.places)
 
 
 def _unlisted(
@@ -413,9 +456,22 @@ def _unlisted(
             _write(ds, tag, vr, [], raw)
             ctx.record(path, "Z:date")
     elif vr in _FREE_TEXT_VRS:
-        _scrub(ds, tag, vr, raw, ctx, path, patterns=True, label="C")
+        if _text_kept(ctx.options, path):
+            _scrub(ds, tag, vr, raw, ctx, path, patterns=True, label="C")
+        elif _read(ds, tag, vr, raw):
+            # Removed as the Basic profile removes descriptors, but kept present (Text
+            # Value is required in a TEXT content item).
+            _write(ds, tag, vr, [DUMMY_TEXT], raw)
+            ctx.record(path, "D:free-text")
     elif vr in _SHORT_TEXT_VRS:
         _scrub(ds, tag, vr, raw, ctx, path, patterns=False, label="C:known")
+
+
+def _text_kept(options: Options, path: str) -> bool:
+    """Whether free text the table does not list is kept cleaned, or removed."""
+    if "ContentSequence[" in path:
+        return options.clean_structured_content
+    return options.clean_descriptors
 
 
 def _recurse(ds: Dataset, tag: BaseTag, ctx: _Context, path: str) -> None:

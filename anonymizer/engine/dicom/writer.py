@@ -5,6 +5,7 @@ from __future__ import annotations
 import io
 import struct
 from collections.abc import Callable
+from typing import BinaryIO
 
 from pydicom.dataelem import DataElement, RawDataElement
 from pydicom.dataset import Dataset, FileMetaDataset
@@ -121,8 +122,9 @@ def _value_bytes(elem: object, implicit: bool, little: bool) -> tuple[str | None
 
 def _encode_elements(
     elements: dict, implicit: bool, little: bool, *, compressed: bool
-) -> bytes | None:
-    """Elements (sorted by tag) encoded as pydicom writes them; None if one is not simple."""
+) -> list[bytes] | None:
+    """Elements (sorted by tag) encoded as pydicom writes them, in pieces (values are not
+    copied); None if one is not simple."""
     codec = _codec(little)
     pack_tag, pack_short, pack_long = codec.pack_tag, codec.pack_short, codec.pack_long
     parts = []
@@ -154,7 +156,7 @@ def _encode_elements(
         parts.append(data)
         if undefined:
             parts.append(_SEQUENCE_END[not little])
-    return b"".join(parts)
+    return parts
 
 
 def _file_meta_bytes(meta: FileMetaDataset) -> bytes | None:
@@ -169,27 +171,40 @@ def _file_meta_bytes(meta: FileMetaDataset) -> bytes | None:
     )
     if body is None:
         return None
+    body = b"".join(body)
     return b"\x02\x00\x00\x00UL\x04\x00" + struct.pack("<L", len(body)) + body
 
 
 def deidentified_file_bytes(ds: Dataset) -> bytes:
     """The de-identified dataset as a DICOM file, as ``ds.save_as(…, enforce_file_format=True)``
-    writes it, byte for byte.
-
-    When every element is as read (or replaced by the engine in plain ASCII) the file is
-    encoded here, with far less per-element work than pydicom's writer; anything else
-    (a value pydicom converted to something other than text, a sequence of pydicom items,
-    deflate or an unusual transfer syntax) is left to pydicom.
-    """
-    fast = _fast_file_bytes(ds)
-    if fast is not None:
-        return fast
+    writes it, byte for byte."""
     buffer = io.BytesIO()
-    ds.save_as(buffer, enforce_file_format=True)
+    deidentified_file_write(ds, buffer)
     return buffer.getvalue()
 
 
+def deidentified_file_write(ds: Dataset, handle: BinaryIO) -> None:
+    """Write the de-identified dataset to an open file as ``save_as`` would, byte for byte.
+
+    When every element is as read (or replaced by the engine in plain ASCII) the file is
+    encoded here, with far less per-element work than pydicom's writer, and written piece by
+    piece (pixel data is never copied); anything else (a value pydicom converted to
+    something other than text, a sequence of pydicom items, deflate or an unusual transfer
+    syntax) is left to pydicom.
+    """
+    chunks = _fast_file_chunks(ds)
+    if chunks is None:
+        ds.save_as(handle, enforce_file_format=True)
+    else:
+        handle.writelines(chunks)
+
+
 def _fast_file_bytes(ds: Dataset) -> bytes | None:
+    chunks = _fast_file_chunks(ds)
+    return None if chunks is None else b"".join(chunks)
+
+
+def _fast_file_chunks(ds: Dataset) -> list[bytes] | None:
     meta = getattr(ds, "file_meta", None)
     if meta is None or ds.original_character_set != ds._character_set:
         return None
@@ -214,4 +229,4 @@ def _fast_file_bytes(ds: Dataset) -> bytes | None:
     preamble = getattr(ds, "preamble", None) or b"\x00" * 128
     if len(preamble) != 128:
         return None
-    return preamble + b"DICM" + meta_bytes + body
+    return [preamble, b"DICM", meta_bytes, *body]

@@ -12,7 +12,8 @@ from anonymizer.services import anonymizer_secret
 class Command(BaseCommand):
     help = (
         "De-identify every DICOM file under SRC_DIR into DST_DIR, verify each output "
-        "independently and write a JSON report. Exits non-zero if the verifier finds anything."
+        "independently and write a JSON report. Exits 1 when any file was refused (the verifier "
+        "found something, or it could not be de-identified), 2 when nothing was written."
     )
 
     def add_arguments(self, parser):
@@ -58,13 +59,16 @@ class Command(BaseCommand):
         )
         self.stdout.write(
             f"{summary.files} files: {summary.written} written, {summary.skipped} skipped "
-            f"(not DICOM or duplicates), {summary.rejected} rejected by the verifier, "
-            f"{summary.failed} failed; {summary.needs_pixel_review} need pixel review; "
+            f"(not DICOM, duplicates or links outside SRC_DIR), {summary.rejected} rejected by "
+            f"the verifier, {summary.failed} could not be de-identified; "
+            f"{summary.needs_pixel_review} need pixel review; "
             f"verifier findings: {summary.findings}."
         )
         if opts["report"]:
             self.stdout.write(f"Report: {opts['report']}")
+        if not summary.written:
+            raise CommandError("Nothing was written: see the report for why.", returncode=2)
         if not summary.ok:
             raise CommandError(
-                "De-identification is not clean: see the report for the files and attributes."
+                "Some files were refused: see the report for the files and why.", returncode=1
             )

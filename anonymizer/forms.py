@@ -38,6 +38,19 @@ class DeidentifyForm(forms.Form):
         "an earlier upload. Never a patient's name, ID or accession number.",
     )
 
+    clean_descriptors = forms.BooleanField(
+        label="Keep descriptions and comments, cleaned",
+        required=False,
+        help_text="Off: study and series descriptions, comments and histories are removed. "
+        "On: they are kept with names, IDs and dates replaced, and checked.",
+    )
+    clean_structured_content = forms.BooleanField(
+        label="Keep the text of structured reports, cleaned",
+        required=False,
+        help_text="Off: the free text of SR documents is replaced by ANONYMIZED. On: it is "
+        "kept with names, IDs and dates replaced, and checked.",
+    )
+
     def clean_case_key(self) -> str:
         key = self.cleaned_data["case_key"].strip()
         if not CASE_KEY.fullmatch(key):

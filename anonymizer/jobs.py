@@ -55,13 +55,21 @@ def _job_dir(job: DeidentificationJob) -> str:
 
 @transaction.atomic
 def deidentification_job_start(
-    *, files: list, case_key: str, actor: User, limits: Limits | None = None
+    *,
+    files: list,
+    case_key: str,
+    actor: User,
+    clean_descriptors: bool = False,
+    clean_structured_content: bool = False,
+    limits: Limits | None = None,
 ) -> DeidentificationJob:
     """Check the files, stage them, and queue their de-identification. Raises `UploadRefused`."""
     found = inspect(files, limits)
     job = DeidentificationJob.objects.create(
         owner=actor,
         case_key=case_key or new_case_key(),
+        clean_descriptors=clean_descriptors,
+        clean_structured_content=clean_structured_content,
         files_total=found.dicom_files,
         files_ignored=found.skipped,
     )
@@ -135,7 +143,11 @@ def deidentification_job_process(*, job_id: int) -> str:
             case_key=job.case_key,
             secret=anonymizer_secret(),
             report_path=work / REPORT_NAME,
-            options=Options(roster=tuple(roster_names())),
+            options=Options(
+                roster=tuple(roster_names()),
+                clean_descriptors=job.clean_descriptors,
+                clean_structured_content=job.clean_structured_content,
+            ),
             progress=progress,
         )
         _store_results(job, work)

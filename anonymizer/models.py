@@ -31,6 +31,9 @@ class DeidentificationJob(models.Model):
     status = models.CharField(max_length=12, choices=Status.choices, default=Status.QUEUED)
     claimed_until = models.DateTimeField(null=True, blank=True)
     case_key = models.CharField(max_length=64)
+    # Off as in the Basic profile (the text is removed); a champion turns them on per upload.
+    clean_descriptors = models.BooleanField(default=False)
+    clean_structured_content = models.BooleanField(default=False)
     files_total = models.PositiveIntegerField(default=0)
     files_done = models.PositiveIntegerField(default=0)
     files_written = models.PositiveIntegerField(default=0)

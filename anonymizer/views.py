@@ -52,6 +52,8 @@ def jobs(request):
                 job = services.deidentification_job_start(
                     files=form.cleaned_data["files"],
                     case_key=form.cleaned_data["case_key"],
+                    clean_descriptors=form.cleaned_data["clean_descriptors"],
+                    clean_structured_content=form.cleaned_data["clean_structured_content"],
                     actor=request.user,
                 )
             except UploadRefused as refusal:

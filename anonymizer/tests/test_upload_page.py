@@ -436,3 +436,26 @@ def test_the_cleanup_deletes_the_originals_of_a_job_no_worker_ever_finished(cham
     job.refresh_from_db()
     assert (job.status, job.message, job.staged) == ("failed", "No worker processed it.", [])
     assert files_under(media / "media") == []
+
+
+@pytest.mark.parametrize("keep", [False, True])
+def test_descriptions_are_removed_unless_the_champion_keeps_them_cleaned_for_this_upload(
+    client, champion, media, django_capture_on_commit_callbacks, keep
+):
+    client.force_login(champion)
+    form = {"files": dicom_files(1), "case_key": "teaching-options"}
+    if keep:
+        form.update(clean_descriptors="on", clean_structured_content="on")
+    with django_capture_on_commit_callbacks(execute=True):
+        client.post(reverse("anonymizer:jobs"), form)
+    job = DeidentificationJob.objects.get(case_key="teaching-options")
+    assert (job.clean_descriptors, job.clean_structured_content) == (keep, keep)
+    with download(client, job) as archive:
+        ds = pydicom.dcmread(io.BytesIO(archive.read(archive.namelist()[0])))
+    assert ("StudyDescription" in ds) is keep
+    assert (ds.ContentSequence[0].TextValue == "ANONYMIZED") is not keep
+    assert [p for p in PLANTED if p in archive_bytes(ds)] == []
+
+
+def archive_bytes(ds) -> bytes:
+    return to_bytes(ds)

@@ -28,6 +28,16 @@ class Command(BaseCommand):
         )
         parser.add_argument("--patient-label", default="", help="written as Patient's Name and ID")
         parser.add_argument(
+            "--clean-descriptors",
+            action="store_true",
+            help="keep descriptions, comments and histories, cleaned (removed otherwise)",
+        )
+        parser.add_argument(
+            "--clean-structured-content",
+            action="store_true",
+            help="keep the free text of structured reports, cleaned (removed otherwise)",
+        )
+        parser.add_argument(
             "--no-patient-characteristics",
             action="store_true",
             help="remove age, sex, size and weight too",
@@ -41,6 +51,8 @@ class Command(BaseCommand):
             lines = opts["roster"].read_text(encoding="utf-8").splitlines()
             roster = tuple(line.strip() for line in lines if line.strip())
         options = Options(
+            clean_descriptors=opts["clean_descriptors"],
+            clean_structured_content=opts["clean_structured_content"],
             patient_label=opts["patient_label"],
             roster=roster,
             retain_patient_characteristics=(

@@ -31,6 +31,25 @@ DUMMY_VALUE = "ANONYMIZED"
 DEFAULT_ALLOWED_PERSON_NAMES = frozenset({DUMMY_VALUE})
 # The marks the scrubber leaves where it replaced something.
 _ENGINE_MARK = re.compile(r"\[(?:NAME|ID|DATE|PHONE|EMAIL|ADDRESS|AGE|PLACE|URL|IP|UID|TEXT)\]")
+# CID 7050 De-identification Method code meanings, and the engine's own name and version.
+_METHOD_WORDS = {
+    "Basic Application Confidentiality Profile",
+    "Clean Pixel Data Option",
+    "Clean Recognizable Visual Features Option",
+    "Clean Graphics Option",
+    "Clean Structured Content Option",
+    "Clean Descriptors Option",
+    "Retain Longitudinal Temporal Information Full Dates Option",
+    "Retain Longitudinal Temporal Information Modified Dates Option",
+    "Retain Patient Characteristics Option",
+    "Retain Device Identity Option",
+    "Retain UIDs Option",
+    "Retain Safe Private Option",
+    "Retain Institution Identity Option",
+}
+_METHOD_WORDS |= {words[:64] for words in _METHOD_WORDS}
+_ENGINE = re.compile(r"peerlearning anonymizer \d+\Z")
+_METHOD_CODES_PREFIX = "DeidentificationMethodCodeSequence["
 _CODE_KEYWORDS = {
     "CodeValue",
     "LongCodeValue",
@@ -415,6 +434,11 @@ def _check_element(
         if any(v.strip()[:8] in ids.birth_dates for v in values):
             yield Finding("birth-date", elem.path)
         return
+    if elem.keyword == "DeidentificationMethod" or (
+        elem.keyword == "CodeMeaning" and elem.prefix.startswith(_METHOD_CODES_PREFIX)
+    ):
+        # The method is described in the standard's own words (CID 7050), not the patient's.
+        values = [v for v in values if v.strip() not in _METHOD_WORDS and not _ENGINE.match(v)]
     if vr == "CS" or elem.keyword in _CODE_KEYWORDS:
         # A code is an identifier only whole: Modality CT is not the "CT" of a name.
         kinds = {kind for value in values for kind in _whole_identifier(value, ids)}

@@ -75,7 +75,10 @@ def test_a_code_that_is_whole_the_patient_id_is_emptied():
     assert findings == []
 
 
-@pytest.mark.parametrize("name", ["Name^Text", "Anonymized^Name", "TEXT^ANONYMIZED"])
+@pytest.mark.parametrize(
+    "name",
+    ["Name^Text", "Anonymized^Name", "TEXT^ANONYMIZED", "Patient^Option", "Retain^Dates"],
+)
 def test_a_patient_named_like_the_engines_own_dummies_is_not_blocked(name):
     ds = make_image()
     ds.PatientName = name

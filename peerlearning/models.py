@@ -10,6 +10,7 @@ from django.core.exceptions import ValidationError
 from django.core.validators import RegexValidator
 from django.db import models
 from django.db.models import Q
+from django.db.models.functions import Now
 from django.utils import timezone
 
 
@@ -310,7 +311,8 @@ class AuditEvent(models.Model):
     """Who read or changed what, when and from where. Rows are never updated or deleted.
 
     The actor is a plain id plus the e-mail at the time, not a foreign key, so deleting a
-    person cannot rewrite the trail. On PostgreSQL a trigger refuses UPDATE and DELETE.
+    person cannot rewrite the trail. The database stamps `at` (an insert that names a time is
+    refused on PostgreSQL, as are UPDATE, DELETE and an e-mail that is not the actor's).
     """
 
     class Action(models.TextChoices):
@@ -325,7 +327,7 @@ class AuditEvent(models.Model):
         LOGOUT = "logout", "Signed out"
         LOGIN_FAILED = "login_failed", "Failed sign-in"
 
-    at = models.DateTimeField(default=timezone.now, db_index=True)
+    at = models.DateTimeField(db_default=Now(), db_index=True, editable=False)
     actor_id = models.BigIntegerField(null=True, blank=True, db_index=True)
     actor_email = models.CharField(max_length=254, blank=True)
     action = models.CharField(max_length=20, choices=Action.choices)

@@ -13,6 +13,8 @@ from django.db.models import Q
 from django.db.models.functions import Now
 from django.utils import timezone
 
+from peerlearning.lib.text import validate_single_line
+
 
 class Role(models.TextChoices):
     RADIOLOGIST = "radiologist", "Radiologist"
@@ -91,7 +93,8 @@ class User(AbstractUser):
 class Section(models.Model):
     """A subspecialty group (neuroradiology, body, ...) that runs its own program."""
 
-    name = models.CharField(max_length=100, unique=True)
+    # One line: section names go into e-mail subjects.
+    name = models.CharField(max_length=100, unique=True, validators=[validate_single_line])
     slug = models.SlugField(max_length=60, unique=True)
     is_active = models.BooleanField(default=True)
 

@@ -5,11 +5,14 @@ that names its purpose, so it is owed exactly once. Delivery claims the row with
 conditional update before talking to SMTP, so two workers never send it together. A worker
 that dies after the SMTP server accepted a message but before recording it leaves the claim
 to expire, and the message is sent again: zero lost, at most one duplicate.
+
+A row that can never be sent as it stands (a header with a line break, an address that is
+not one, an attachment that is gone) is marked failed with its error at the first attempt,
+and the sweep goes on to the next; network and SMTP refusals are retried with back-off.
 """
 
 import datetime
 import logging
-import smtplib
 
 from django.conf import settings
 from django.core.mail import EmailMultiAlternatives
@@ -20,12 +23,19 @@ from django.template.loader import render_to_string
 from django.utils import timezone
 
 from peerlearning.lib.queue import task_enqueue
+from peerlearning.lib.text import single_line
 from peerlearning.models import OutboundEmail
 
 logger = logging.getLogger(__name__)
 
 CLAIM_LEASE = datetime.timedelta(minutes=5)
 MAX_BACKOFF = datetime.timedelta(hours=6)
+SUBJECT_LENGTH = OutboundEmail._meta.get_field("subject").max_length
+
+# Raised by the row itself while the message is built (BadHeaderError is a ValueError, so
+# are undecodable addresses; a missing attachment, a malformed attachment entry): sending
+# the same row again fails the same way. FileNotFoundError is an OSError: it comes first.
+PERMANENT_ERRORS = (ValueError, LookupError, TypeError, FileNotFoundError)
 
 
 def render_email(template: str, context: dict) -> tuple[str, str]:
@@ -55,13 +65,14 @@ def email_enqueue(
 
     `attachments` are `{"filename", "path", "mimetype"}` dicts naming files in default storage.
     `due_at`: not before then (the sweeper sends it on its first run after); default now.
+    The subject is put on one line (a title typed with a line break cannot break a header).
     """
     if template:
         body_text, body_html = render_email(template, context or {})
     email = OutboundEmail(
         key=key,
         to=to,
-        subject=subject,
+        subject=single_line(subject, max_length=SUBJECT_LENGTH),
         body_text=body_text,
         body_html=body_html,
         attachments=attachments or [],
@@ -127,6 +138,23 @@ def email_deliver(email_id: int) -> bool:
     if not email_claim(email_id):
         return False
     email = OutboundEmail.objects.get(pk=email_id)
+    try:
+        _message(email).send()
+    except PERMANENT_ERRORS as error:
+        _record_failure(email, error, permanent=True)
+        return False
+    except Exception as error:
+        # SMTP refusals and network errors (smtplib's are OSErrors), and anything unforeseen:
+        # retried with back-off, and never the end of the sweep.
+        _record_failure(email, error)
+        return False
+    OutboundEmail.objects.filter(pk=email.pk).update(
+        status=OutboundEmail.Status.SENT, sent_at=timezone.now(), claimed_until=None, last_error=""
+    )
+    return True
+
+
+def _message(email: OutboundEmail) -> EmailMultiAlternatives:
     message = EmailMultiAlternatives(
         subject=email.subject,
         body=email.body_text,
@@ -140,15 +168,7 @@ def email_deliver(email_id: int) -> bool:
         message.attach(
             attachment["filename"], _attachment_bytes(attachment), attachment["mimetype"]
         )
-    try:
-        message.send()
-    except (smtplib.SMTPException, OSError) as error:
-        _record_failure(email, error)
-        return False
-    OutboundEmail.objects.filter(pk=email.pk).update(
-        status=OutboundEmail.Status.SENT, sent_at=timezone.now(), claimed_until=None, last_error=""
-    )
-    return True
+    return message
 
 
 def _attachment_bytes(attachment: dict) -> bytes:
@@ -158,8 +178,8 @@ def _attachment_bytes(attachment: dict) -> bytes:
         return handle.read()
 
 
-def _record_failure(email: OutboundEmail, error: Exception) -> None:
-    give_up = email.attempts >= settings.EMAIL_MAX_ATTEMPTS
+def _record_failure(email: OutboundEmail, error: Exception, *, permanent: bool = False) -> None:
+    give_up = permanent or email.attempts >= settings.EMAIL_MAX_ATTEMPTS
     OutboundEmail.objects.filter(pk=email.pk).update(
         status=OutboundEmail.Status.FAILED if give_up else OutboundEmail.Status.PENDING,
         claimed_until=None,
@@ -167,7 +187,11 @@ def _record_failure(email: OutboundEmail, error: Exception) -> None:
         last_error=f"{type(error).__name__}: {error}"[:2000],
     )
     logger.warning(
-        "E-mail %s failed (attempt %s): %s", email.pk, email.attempts, type(error).__name__
+        "E-mail %s failed (attempt %s%s): %s",
+        email.pk,
+        email.attempts,
+        ", not retried" if permanent else "",
+        type(error).__name__,
     )
 
 

@@ -22,6 +22,7 @@ from import_export.admin import ExportActionMixin
 
 from peerlearning.lib.audit import audit_record
 from peerlearning.lib.emails import email_retry
+from peerlearning.lib.spreadsheets import spreadsheet_dataset
 from peerlearning.models import (
     ApiToken,
     AuditEvent,
@@ -243,6 +244,10 @@ class MembershipResource(resources.ModelResource):
 
     def dehydrate_participating(self, membership):
         return "yes" if membership.participating else "no"
+
+    def export(self, queryset=None, **kwargs):
+        # Names are typed by people: none may reach a spreadsheet as a formula.
+        return spreadsheet_dataset(super().export(queryset, **kwargs))
 
 
 class InForceFilter(admin.SimpleListFilter):

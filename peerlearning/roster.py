@@ -30,6 +30,7 @@ from django.utils.text import slugify
 
 from peerlearning.lib.audit import audit_record
 from peerlearning.lib.emails import email_enqueue
+from peerlearning.lib.spreadsheets import cell_unescaped
 from peerlearning.lib.tables import TableError, header_key, table_read, text_decode
 from peerlearning.lib.uploads import SNIFF_BYTES, sniff
 from peerlearning.models import AuditEvent, Membership, OutboundEmail, Role, Section, User
@@ -143,7 +144,9 @@ def roster_parse(source: bytes | str | IO) -> RosterParseResult:
             max_columns=MAX_HEADER_COLUMNS,
         )
         result.warnings.extend(table.warnings)
-        records = list(table.rows)  # a roster is small; read it all before checking rows
+        # A roster is small: read it all before checking rows. Our own export wrote text that
+        # looks like a formula with a leading apostrophe; it comes back as typed.
+        records = [(line, [cell_unescaped(cell) for cell in record]) for line, record in table.rows]
     except TableError as error:
         result._error(error.line, error.message)
         return result

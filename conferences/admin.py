@@ -20,6 +20,7 @@ from conferences.meetings.models import (
     ImprovementActionChange,
 )
 from peerlearning.admin import AuditedAdminMixin
+from peerlearning.lib.audit import AuditedReadAdminMixin
 
 
 @admin.register(Conference)
@@ -33,7 +34,7 @@ class ConferenceAdmin(AuditedAdminMixin, admin.ModelAdmin):
 
 
 @admin.register(Attendance)
-class AttendanceAdmin(AuditedAdminMixin, admin.ModelAdmin):
+class AttendanceAdmin(AuditedReadAdminMixin, AuditedAdminMixin, admin.ModelAdmin):
     list_display = ["conference", "user", "guest_name", "kind", "minutes_present", "credited"]
     list_filter = ["recorded_via", "kind", "credited"]
     search_fields = ["user__email", "guest_name", "conference__title"]
@@ -50,7 +51,7 @@ class AttendanceImportRowInline(admin.TabularInline):
 
 
 @admin.register(AttendanceImport)
-class AttendanceImportAdmin(admin.ModelAdmin):
+class AttendanceImportAdmin(AuditedReadAdminMixin, admin.ModelAdmin):
     list_display = ["conference", "platform", "filename", "imported_at", "people_matched"]
     list_filter = ["platform"]
     inlines = [AttendanceImportRowInline]
@@ -112,7 +113,7 @@ class AgendaItemInline(admin.TabularInline):
 
 
 @admin.register(TeachingCase)
-class TeachingCaseAdmin(AuditedAdminMixin, admin.ModelAdmin):
+class TeachingCaseAdmin(AuditedReadAdminMixin, AuditedAdminMixin, admin.ModelAdmin):
     list_display = ["title", "section", "modality", "body_part", "check_passed", "updated_at"]
     list_filter = ["check_passed", "section", "modality"]
     search_fields = ["title", "tags"]

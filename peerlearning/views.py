@@ -9,7 +9,7 @@ from django.views.decorators.http import require_POST
 
 from peerlearning.access import public, signed_in, site_admin
 from peerlearning.home import home_panels_for, memberships_for
-from peerlearning.lib.audit import audit_record
+from peerlearning.lib.audit import audited_read
 from peerlearning.lib.emails import email_retry
 from peerlearning.lib.health import broker_reachable
 from peerlearning.models import AuditEvent, OutboundEmail
@@ -90,9 +90,9 @@ def outbox_list(request):
 
 
 @site_admin
+@audited_read("peerlearning.outboundemail")
 def outbox_detail(request, pk):
     email = get_object_or_404(OutboundEmail, pk=pk)
-    audit_record(action=AuditEvent.Action.VIEW, obj=email, request=request)
     return render(request, "peerlearning/outbox_detail.html", {"email": email})
 
 

@@ -16,7 +16,7 @@ from django.template.response import TemplateResponse
 from django.urls import path, reverse
 from django.utils.html import format_html
 
-from peerlearning.lib.audit import audit_record
+from peerlearning.lib.audit import AuditedReadAdminMixin, audit_record
 from peerlearning.models import AuditEvent
 from submissions.models import SectionSubmissionSettings, Submission
 
@@ -57,7 +57,7 @@ ALLOWED_LOOKUPS = frozenset(
 
 
 @admin.register(Submission)
-class SubmissionAdmin(admin.ModelAdmin):
+class SubmissionAdmin(AuditedReadAdminMixin, admin.ModelAdmin):
     list_display = ["id", "section", "reason", "status", "created_at"]
     list_filter = ["section", "status", "reason"]
     list_select_related = ["section"]

@@ -11,6 +11,7 @@ from rest_framework.generics import GenericAPIView
 from rest_framework.response import Response
 
 from peerlearning.access import SIGNED_IN
+from peerlearning.lib.audit import AuditedRead, AuditedReadAPIMixin
 from submissions import selectors, services
 from submissions.api.serializers import SubmissionCreateSerializer, SubmissionSerializer
 from submissions.disclosure import disclosure_for, disclosures_for
@@ -88,8 +89,9 @@ def _api_errors(form) -> dict[str, list[str]]:
     return errors
 
 
-class SubmissionListCreate(GenericAPIView):
+class SubmissionListCreate(AuditedReadAPIMixin, GenericAPIView):
     access = SIGNED_IN
+    audited_read = AuditedRead("submissions.submission", id_kwarg=None)
     serializer_class = SubmissionSerializer
 
     def get_queryset(self):
@@ -175,8 +177,9 @@ class SubmissionListCreate(GenericAPIView):
         return Response(body.data, status=status.HTTP_201_CREATED)
 
 
-class SubmissionDetail(GenericAPIView):
+class SubmissionDetail(AuditedReadAPIMixin, GenericAPIView):
     access = SIGNED_IN
+    audited_read = AuditedRead("submissions.submission")
     serializer_class = SubmissionSerializer
 
     @extend_schema(summary="One submission, as the caller may see it")

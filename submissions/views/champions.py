@@ -14,9 +14,9 @@ from django.utils.timesince import TIME_STRINGS, timesince
 from django.views.decorators.http import require_POST
 
 from peerlearning.access import roles
-from peerlearning.lib.audit import audit_record
+from peerlearning.lib.audit import audit_shown, audited_read
 from peerlearning.lib.emails import email_delivery
-from peerlearning.models import AuditEvent, Role
+from peerlearning.models import Role
 from submissions import selectors, services
 from submissions.disclosure import disclosure_for, feedback_visible_to_reader
 from submissions.forms import (
@@ -112,6 +112,7 @@ def _with_row_labels(rows: list[Submission]) -> list[Submission]:
 
 
 @roles(Role.CHAMPION)
+@audited_read("submissions.submission", id_kwarg=None)
 def queue(request):
     sections = {s.pk: s for s in selectors.sections_for_champion(user=request.user)}
     filters = _queue_filters(request, sections)
@@ -123,6 +124,7 @@ def queue(request):
         paginator.count = counts["open"]  # the same set, already counted: no COUNT query
     page = paginator.get_page(request.GET.get("page"))
     page.object_list = _with_row_labels(list(page.object_list))
+    audit_shown(request, objects=page.object_list)
     context = {
         "page_obj": page,
         "filters": filters,
@@ -182,9 +184,9 @@ def _review_context(request, submission, **forms) -> dict:
 
 
 @roles(Role.CHAMPION)
+@audited_read("submissions.submission")
 def review(request, pk):
     submission = selectors.submission_get_for_champion(user=request.user, pk=pk)
-    audit_record(action=AuditEvent.Action.VIEW, obj=submission, request=request)
     return render(request, "submissions/review.html", _review_context(request, submission))
 
 

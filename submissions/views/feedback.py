@@ -9,7 +9,7 @@ from django.shortcuts import redirect, render
 from django.views.decorators.http import require_POST
 
 from peerlearning.access import signed_in
-from peerlearning.lib.audit import audit_record
+from peerlearning.lib.audit import audit_shown, audited_read
 from peerlearning.models import AuditEvent
 from submissions import selectors, services
 from submissions.disclosure import disclosure_for
@@ -25,17 +25,19 @@ from submissions.views._shared import _action_done, _reply
 
 
 @signed_in
+@audited_read("submissions.submission", id_kwarg=None)
 def feedback_inbox(request):
     page = Paginator(selectors.feedback_for_reader(user=request.user), 25).get_page(
         request.GET.get("page")
     )
+    audit_shown(request, objects=page.object_list)
     return render(request, "submissions/feedback_inbox.html", {"page_obj": page})
 
 
 @signed_in
+@audited_read("submissions.submission")
 def feedback_detail(request, pk):
     submission = selectors.feedback_get_for_reader(user=request.user, pk=pk)
-    audit_record(action=AuditEvent.Action.VIEW, obj=submission, request=request)
     return render(request, "submissions/feedback_detail.html", _feedback_context(submission))
 
 
@@ -101,16 +103,11 @@ def feedback_action_done(request, pk, action_pk):
 
 
 @signed_in
+@audited_read("submissions.submission", action=AuditEvent.Action.DOWNLOAD, what="feedback pdf")
 def feedback_download(request, pk):
     """The feedback as a PDF, for the reader or the section's champions; never the submitter."""
     submission = selectors.feedback_get_for_pdf(user=request.user, pk=pk)
     content = feedback_pdf(submission=submission)
-    audit_record(
-        action=AuditEvent.Action.DOWNLOAD,
-        obj=submission,
-        request=request,
-        detail={"what": "feedback pdf"},
-    )
     response = HttpResponse(content, content_type="application/pdf")
     response["Content-Disposition"] = (
         f'attachment; filename="learning-opportunity-{submission.pk}.pdf"'

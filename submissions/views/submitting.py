@@ -9,8 +9,8 @@ from django.shortcuts import redirect, render
 from django.views.decorators.http import require_POST
 
 from peerlearning.access import public, roles, roles_access
-from peerlearning.lib.audit import audit_record
-from peerlearning.models import AuditEvent, Role
+from peerlearning.lib.audit import audit_shown, audited_read
+from peerlearning.models import Role
 from submissions import selectors, services
 from submissions.disclosure import disclosure_for, feedback_visible_to_reader
 from submissions.forms import (
@@ -172,17 +172,19 @@ def reader_search(request):
 
 
 @roles(*SUBMITTERS)
+@audited_read("submissions.submission", id_kwarg=None)
 def mine(request):
     page = Paginator(selectors.submissions_of_submitter(user=request.user), 25).get_page(
         request.GET.get("page")
     )
+    audit_shown(request, objects=page.object_list)
     return render(request, "submissions/mine.html", {"page_obj": page})
 
 
 @roles(*SUBMITTERS)
+@audited_read("submissions.submission")
 def mine_detail(request, pk):
     submission = selectors.submission_get_for_submitter(user=request.user, pk=pk)
-    audit_record(action=AuditEvent.Action.VIEW, obj=submission, request=request)
     actions = list(submission.actions.all())
     return render(
         request,

@@ -14,7 +14,7 @@ from dataclasses import dataclass
 import pytest
 from django.urls import reverse
 
-from conferences.services.cases import teaching_case_create
+from conferences.models import TeachingCase
 from peerlearning.lib.audit import AuditedRead
 from peerlearning.models import AuditEvent
 from tests.security.conftest import api_client_for
@@ -162,12 +162,10 @@ def walk_world(world):
     from peerlearning.lib.emails import email_enqueue
 
     d = world.department
-    world.teaching_case, _ = teaching_case_create(
-        section=d.neuro,
-        actor=d.champion,
-        title="Subdural on the vertex",
-        sources=[world.neuro_case],
+    world.teaching_case = TeachingCase.objects.create(
+        section=d.neuro, title="Subdural on the vertex", created_by=d.champion
     )
+    world.teaching_case.sources.set([world.neuro_case])
     world.email, _ = email_enqueue(
         key="walk:1", to=d.reader.email, subject="Feedback waiting", body_text="Sign in."
     )

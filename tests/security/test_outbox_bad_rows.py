@@ -4,15 +4,12 @@ Django refuses a header with a line break (`BadHeaderError`); before, that excep
 the row pending and ended `send_due_emails` on it every minute, so nothing behind it went.
 """
 
-import datetime
-
 import pytest
 from django.urls import reverse
-from django.utils import timezone
 
-from conferences.services import conference_create
 from peerlearning.lib.emails import email_enqueue, email_send_due
 from peerlearning.models import OutboundEmail, Section
+from tests.security.conftest import held_conference
 
 pytestmark = pytest.mark.django_db
 
@@ -26,16 +23,10 @@ def owe(key: str, subject: str = "Feedback waiting", **extra) -> OutboundEmail:
 
 def test_a_conference_title_with_a_line_break_still_gets_its_invitations_out(smtp_sink, department):
     before = owe("before")
-    start = timezone.now() + datetime.timedelta(days=3)
-    # The service takes the title as given (the form refuses it): the e-mail builder is the
-    # last line of defence.
-    conference_create(
-        section=department.neuro,
-        title="Body imaging\r\nBcc: everyone@example.org",
-        starts_at=start,
-        ends_at=start + datetime.timedelta(hours=1),
-        virtual_url="https://zoom.example.org/j/81244179023",
-        actor=department.champion,
+    # Three days ahead, so invitations are owed when it is made. The service takes the title
+    # as given (the forms refuse it): the e-mail builder is the last line of defence.
+    held_conference(
+        department.neuro, title="Body imaging\r\nBcc: everyone@example.org", days_ago=-3
     )
     after = owe("after")
     invitations = OutboundEmail.objects.filter(key__startswith="conference:")

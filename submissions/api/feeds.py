@@ -8,6 +8,7 @@ from rest_framework.response import Response
 from rest_framework.views import APIView
 
 from peerlearning.access import SIGNED_IN, roles_access
+from peerlearning.lib.audit import AuditedRead, AuditedReadAPIMixin
 from peerlearning.lib.uploads import SafeJSONParser
 from peerlearning.models import Role
 from submissions.feeds import fhir
@@ -76,10 +77,11 @@ class SuggestionSerializer(serializers.Serializer):
 SUBMITTER_ACCESS = roles_access(Role.RADIOLOGIST, Role.TRAINEE)
 
 
-class SuggestionList(GenericAPIView):
+class SuggestionList(AuditedReadAPIMixin, GenericAPIView):
     """My open suggestions from the results feed (nobody else's)."""
 
     access = SUBMITTER_ACCESS
+    audited_read = AuditedRead("submissions.suggestion", id_kwarg=None)
     serializer_class = SuggestionSerializer
 
     def get_queryset(self):

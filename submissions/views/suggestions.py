@@ -5,18 +5,18 @@ from django.shortcuts import redirect, render
 from django.views.decorators.http import require_POST
 
 from peerlearning.access import roles
+from peerlearning.lib.audit import audit_shown, audited_read
 from submissions.feeds import selectors
 from submissions.feeds.services import suggestion_dismiss, suggestion_prefill
 from submissions.views.submitting import PREFILL_SESSION_KEY, SUBMITTERS
 
 
 @roles(*SUBMITTERS)
+@audited_read("submissions.suggestion", id_kwarg=None)
 def suggestions(request):
-    return render(
-        request,
-        "submissions/suggestions.html",
-        {"suggestions": selectors.suggestions_open_for(user=request.user)},
-    )
+    shown = list(selectors.suggestions_open_for(user=request.user))
+    audit_shown(request, objects=shown)
+    return render(request, "submissions/suggestions.html", {"suggestions": shown})
 
 
 @roles(*SUBMITTERS)

@@ -17,6 +17,7 @@ from django.urls import reverse
 from conferences.models import TeachingCase
 from peerlearning.lib.audit import AuditedRead
 from peerlearning.models import AuditEvent
+from submissions.feeds.models import Suggestion
 from tests.security.conftest import api_client_for
 from tests.test_access_matrix import ACCESS, own_patterns
 
@@ -60,6 +61,15 @@ READS: dict[str, Read] = {
     "api:submission-list": Read("champion", api=True, listed=lambda w: [w.neuro_case.pk]),
     "api:submission-detail": Read(
         "champion", lambda w: {"pk": w.neuro_case.pk}, object_id=lambda w: w.neuro_case.pk, api=True
+    ),
+    "submissions:suggestions": Read(
+        "radiologist", object_type="submissions.suggestion", listed=lambda w: [w.suggestion.pk]
+    ),
+    "api:suggestion-list": Read(
+        "radiologist",
+        object_type="submissions.suggestion",
+        api=True,
+        listed=lambda w: [w.suggestion.pk],
     ),
     "outbox-detail": Read(
         "site_admin",
@@ -130,6 +140,10 @@ NOT_READS: dict[str, str] = {
             "submissions:review-action-done",
             "submissions:review-route",
             "submissions:review-close",
+            "submissions:suggestion-submit",
+            "submissions:suggestion-dismiss",
+            "api:suggestion-dismiss",
+            "api:fhir-diagnosticreport",
         ],
         "POST only: a change, audited by its service",
     ),
@@ -166,6 +180,12 @@ def walk_world(world):
         section=d.neuro, title="Subdural on the vertex", created_by=d.champion
     )
     world.teaching_case.sources.set([world.neuro_case])
+    world.suggestion = Suggestion.objects.create(
+        radiologist=d.radiologist,
+        kind=Suggestion.Kind.ADDENDUM_TO_OTHER,
+        accession_number="SUGG0000001",
+        original_reader=d.reader,
+    )
     world.email, _ = email_enqueue(
         key="walk:1", to=d.reader.email, subject="Feedback waiting", body_text="Sign in."
     )

@@ -124,7 +124,7 @@ NOT_READS: dict[str, str] = {
         "subjects and addresses, or the trail itself: no case data",
     ),
     **dict.fromkeys(
-        ["api-token-create", "outbox-retry", "submissions:submit"],
+        ["api-token-create", "api-token-revoke", "outbox-retry", "submissions:submit"],
         "a form or an action; what it writes is audited by its service",
     ),
     **dict.fromkeys(
@@ -208,18 +208,20 @@ def person(world, who: str):
     return getattr(world, who, None) or getattr(world.department, who)
 
 
-def request_once(client, world, name: str, read: Read):
+def signed_in_client(client, world, read: Read):
+    """The caller, signed in (a page session, or an API token); signing in is audited too,
+    so this happens before the events are counted."""
     user = person(world, read.who)
-    url = reverse(name, kwargs=read.kwargs(world) or None)
     if read.api:
-        return api_client_for(user).get(url)
+        return api_client_for(user)
     client.force_login(user)
-    return client.get(url)
+    return client
 
 
 def check_one_event(client, world, name: str, read: Read) -> None:
+    caller = signed_in_client(client, world, read)
     before = set(AuditEvent.objects.values_list("pk", flat=True))
-    response = request_once(client, world, name, read)
+    response = caller.get(reverse(name, kwargs=read.kwargs(world) or None))
     assert response.status_code == 200, (name, response.status_code)
     events = list(AuditEvent.objects.exclude(pk__in=before).exclude(action="login"))
     assert len(events) == 1, (name, [(e.action, e.object_type) for e in events])
@@ -263,10 +265,10 @@ def test_each_page_of_the_queue_is_recorded_with_the_cases_it_showed(client, wor
 def test_a_refused_or_missing_object_leaves_no_read_event(client, world):
     d = world.department
     client.force_login(d.champion)
+    api = api_client_for(d.champion)
     before = AuditEvent.objects.count()
     assert client.get(reverse("submissions:review", args=[world.body_case.pk])).status_code == 404
     assert client.get(reverse("submissions:review", args=[987654])).status_code == 404
-    api = api_client_for(d.champion)
     assert api.get(reverse("api:submission-detail", args=[world.body_case.pk])).status_code == 404
     assert AuditEvent.objects.count() == before
 

@@ -78,6 +78,12 @@ def hostile_roster(department):
     return department
 
 
+@pytest.fixture
+def admin_client(client, hostile_roster):
+    client.force_login(hostile_roster.site_admin)  # the password and the second factor
+    return client
+
+
 ROSTER_FIELDS = ("email", "first_name", "last_name", "roles", "section", "participating")
 
 

@@ -140,6 +140,7 @@ NOT_READS: dict[str, str] = {
             "submissions:review-action-done",
             "submissions:review-route",
             "submissions:review-close",
+            "submissions:review-actions",
             "submissions:suggestion-submit",
             "submissions:suggestion-dismiss",
             "api:suggestion-dismiss",

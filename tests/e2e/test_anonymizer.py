@@ -2,10 +2,10 @@ import zipfile
 
 import pytest
 
-from anonymizer import jobs
 from anonymizer.jobs import deidentification_job_process
 from anonymizer.models import DeidentificationJob
 from anonymizer.tests.factories import IDENTITY, make_image, to_bytes
+from peerlearning.lib import queue
 from tests.e2e.test_signin import sign_in
 
 pytestmark = pytest.mark.e2e
@@ -17,7 +17,7 @@ def test_a_champion_uploads_dicom_watches_it_processed_and_downloads_the_zip(
     settings.MEDIA_ROOT = str(tmp_path / "media")
     # No worker picks the job up by itself: the test plays the worker, so the page is seen
     # waiting first and then, through its htmx polling, done.
-    monkeypatch.setattr(jobs, "_queue", lambda job_id: None)
+    monkeypatch.setattr(queue, "_send", lambda name, args: None)
     violations = []
     page.on(
         "console",

@@ -99,6 +99,17 @@ def table_read(
     return Table(header_line, header, found, records, warnings)
 
 
+def records_read(
+    source: IO[bytes] | bytes | str, *, noun: str = "rows", cp1252: bool = False
+) -> Iterator[tuple[int, list[str]]]:
+    """Every non-blank record of the file with its line, header included (TableError).
+
+    For files whose header is not on the first line, such as meeting reports with a summary
+    above their table: the caller finds its header among the records.
+    """
+    return _records(source, noun=noun, cp1252=cp1252)
+
+
 def header_match(
     header: list[str], *, columns: Sequence[str], aliases: Mapping[str, str], line: int
 ) -> tuple[dict[str, int], list[str]]:

@@ -5,8 +5,11 @@ times, duration) or raises `ReportError` with every problem it found, each namin
 line. It touches no database. Real exports vary with the product version and the locale,
 so the reader goes by what the file contains rather than by one fixed layout:
 
-- the encoding: UTF-16 with or without a byte-order mark (Teams), UTF-8, Windows-1252;
-- the delimiter: tab (Teams), comma (Zoom), semicolon (spreadsheets in many locales);
+- the file: a CSV in UTF-16 with or without a byte-order mark (Teams), UTF-8 or
+  Windows-1252, or an Excel workbook's first sheet, read by the platform's one table reader
+  (`peerlearning.lib.tables`);
+- the delimiter: tab (Teams), comma (Zoom), semicolon (spreadsheets in many locales), the
+  one under which the participant table is found;
 - the participant table is found wherever it is (Zoom's "with meeting data" puts a meeting
   row first; Teams puts a summary before it and "in-meeting activities" after it), by
   header names in English, German, French, Spanish and Portuguese;
@@ -29,11 +32,12 @@ from conferences.attendance.values import (
     MAX_DURATION,
     ReportError,
     date_order,
-    decode,
     norm,
     parse_duration,
     parse_moment,
 )
+from peerlearning.lib.tables import TableError, records_read, text_decode
+from peerlearning.lib.uploads import SNIFF_BYTES, sniff
 
 __all__ = [
     "MAX_BYTES",
@@ -209,14 +213,43 @@ def _records(text: str, delimiter: str) -> Iterator[tuple[int, list[str]]]:
         raise ReportError([f"Line {line} cannot be read as CSV ({error})."]) from None
 
 
-def _table(text: str) -> tuple[str, list[tuple[int, list[str]]], int] | None:
-    """(delimiter, records, index of the participant table's header) or None."""
+def _candidates(data: bytes) -> Iterator[tuple[str, list[tuple[int, list[str]]]]]:
+    """(delimiter, records) to look for the participant table in: a workbook's one sheet, or
+    a CSV's records under each delimiter in turn."""
+    if len(data) > MAX_BYTES:
+        raise ReportError(
+            [f"The file is {len(data) // (1024 * 1024)} MB; an attendance report is at most "
+             f"{MAX_BYTES // (1024 * 1024)} MB. Check that this is the right file."]
+        )  # fmt: skip
+    kind = sniff(data[:SNIFF_BYTES], whole=len(data) <= SNIFF_BYTES).kind
+    try:
+        if kind == "zip":
+            records = [(line, [c.strip() for c in cells]) for line, cells in records_read(data)]
+            if not records:
+                raise ReportError(["The file is empty."])
+            yield "", records
+            return
+        text = text_decode(data, cp1252=True)
+    except TableError as error:
+        raise ReportError(
+            [f"{error} Download the attendance report as CSV from Zoom or Teams and import "
+             "that file."]
+        ) from None  # fmt: skip
+    if not text.strip():
+        raise ReportError(["The file is empty."])
     for delimiter in ("\t", ",", ";"):
-        records = list(_records(text, delimiter))
+        yield delimiter, list(_records(text, delimiter))
+
+
+def _table(data: bytes) -> tuple[str, list[tuple[int, list[str]]], int]:
+    """(delimiter, records, index of the participant table's header); ReportError."""
+    first: list[tuple[int, list[str]]] = []
+    for delimiter, records in _candidates(data):
+        first = first or records
         for index, (_, cells) in enumerate(records):
             if len(cells) >= 2 and columns_of(cells).is_participants:
                 return delimiter, records, index
-    return None
+    raise _no_table(first)
 
 
 META_KEYS = {
@@ -248,10 +281,18 @@ def _meta(records: list[tuple[int, list[str]]]) -> dict[str, str]:
     return meta
 
 
-def _describe_first_line(text: str) -> str:
-    first = next((line for line in text.splitlines() if line.strip()), "")
-    shown = " ".join(first.replace("\t", " | ").split())
-    return shown if len(shown) <= 120 else shown[:117] + "…"
+def _no_table(records: list[tuple[int, list[str]]]) -> ReportError:
+    first = next((cells for _, cells in records if any(cells)), [])
+    shown = " ".join(" | ".join(first).split())
+    shown = shown if len(shown) <= 120 else shown[:117] + "…"
+    return ReportError(
+        [
+            "No participant table was found. A Zoom participant report has the columns "
+            "Name, Email, Join time, Leave time, Duration; a Teams attendance report has "
+            "Name, First Join, Last Leave, In-Meeting Duration, Email. The file's first "
+            f"line reads: “{shown}”."
+        ]
+    )
 
 
 def report_read(data: bytes, *, near: datetime.date | None = None, tz=None) -> AttendanceReport:
@@ -261,18 +302,7 @@ def report_read(data: bytes, *, near: datetime.date | None = None, tz=None) -> A
     file itself cannot tell.
     """
     tz = tz or timezone.get_default_timezone()
-    text = decode(data)
-    found = _table(text)
-    if found is None:
-        raise ReportError(
-            [
-                "No participant table was found. A Zoom participant report has the columns "
-                "Name, Email, Join time, Leave time, Duration; a Teams attendance report has "
-                "Name, First Join, Last Leave, In-Meeting Duration, Email. The file's first "
-                f"line reads: “{_describe_first_line(text)}”."
-            ]
-        )
-    delimiter, records, header_index = found
+    delimiter, records, header_index = _table(data)
     header_line, header = records[header_index]
     columns = columns_of(header)
     meta = _meta(records[:header_index])

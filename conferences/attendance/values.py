@@ -1,4 +1,4 @@
-"""The values inside attendance reports: the file's encoding, dates and times, durations.
+"""The values inside attendance reports: names, dates and times, durations.
 
 Used by `files.py`; see its docstring for what the reader tolerates.
 """
@@ -19,65 +19,6 @@ class ReportError(Exception):
     def __init__(self, problems: list[str]):
         super().__init__("; ".join(problems))
         self.problems = problems
-
-
-# Decoding ----------------------------------------------------------------------------
-
-SIGNATURES = {
-    b"PK\x03\x04": "an Excel workbook or another zip file",
-    b"\xd0\xcf\x11\xe0": "an old-style Excel (.xls) or Word file",
-    b"%PDF": "a PDF document",
-    b"\x89PNG": "a PNG image",
-    b"\xff\xd8\xff": "a JPEG image",
-    b"GIF8": "a GIF image",
-    b"{\\rtf": "an RTF document",
-}
-
-
-def decode(data: bytes) -> str:
-    """The file's text; refuses empty and binary files with a message naming the problem."""
-    if len(data) > MAX_BYTES:
-        raise ReportError(
-            [f"The file is {len(data) // (1024 * 1024)} MB; an attendance report is at most "
-             f"{MAX_BYTES // (1024 * 1024)} MB. Check that this is the right file."]
-        )  # fmt: skip
-    if not data.strip(b"\x00 \t\r\n\xef\xbb\xbf\xff\xfe"):
-        raise ReportError(["The file is empty."])
-    for signature, what in SIGNATURES.items():
-        if data.startswith(signature):
-            raise ReportError(
-                [f"This is {what}, not a CSV file. Download the attendance report as CSV "
-                 "from Zoom or Teams and import that file."]
-            )  # fmt: skip
-    if data.startswith((b"\xff\xfe", b"\xfe\xff")):
-        encoding = "utf-16"
-    elif data.startswith(b"\xef\xbb\xbf"):
-        encoding = "utf-8-sig"
-    elif b"\x00" in data[:4096]:
-        head = data[:4096]
-        odd_nuls, even_nuls = head[1::2].count(0), head[0::2].count(0)
-        half = len(head) // 2
-        if odd_nuls > 0.9 * half:
-            encoding = "utf-16-le"
-        elif even_nuls > 0.9 * half:
-            encoding = "utf-16-be"
-        else:
-            raise ReportError(["This is a binary file, not a CSV attendance report."])
-    else:
-        encoding = "utf-8"
-    try:
-        text = data.decode(encoding)
-    except UnicodeDecodeError:
-        if encoding != "utf-8":
-            raise ReportError(
-                [f"The file starts like {encoding.upper()} text but cannot be read as such."]
-            ) from None
-        # Excel's plain "CSV" on Windows is Windows-1252; five bytes are undefined there.
-        text = data.decode("cp1252", errors="replace")
-    controls = sum(1 for c in text[:4096] if ord(c) < 32 and c not in "\t\r\n")
-    if "\x00" in text or controls > 8:
-        raise ReportError(["This is a binary file, not a CSV attendance report."])
-    return text.removeprefix("\ufeff")
 
 
 def norm(value: str) -> str:

@@ -1,7 +1,10 @@
 """Reading Zoom and Teams attendance reports, tolerant of versions and locales."""
 
+import csv
 import datetime
+import io
 
+import openpyxl
 import pytest
 
 from conferences.attendance.files import (
@@ -111,6 +114,23 @@ def test_a_utf16_file_without_a_byte_order_mark_is_read():
     text = "Name\tEmail\tDuration\r\nLena Novak\tlena.novak@example-hospital.org\t49m 5s\r\n"
     report = read(text.encode("utf-16-le"))
     assert report.rows[0].seconds == 49 * 60 + 5
+
+
+def test_a_zoom_report_saved_as_an_excel_workbook_is_read_like_its_csv():
+    book = openpyxl.Workbook()
+    sheet = book.active
+    text = sample_bytes("zoom_participants.csv").decode("utf-8-sig")
+    for cells in csv.reader(io.StringIO(text)):
+        sheet.append(cells)
+    saved = io.BytesIO()
+    book.save(saved)
+
+    from_csv = report_read(sample_bytes("zoom_participants.csv"), near=NOV_12)
+    from_workbook = report_read(saved.getvalue(), near=NOV_12)
+    assert from_workbook.platform == ZOOM and from_workbook.meeting_start == from_csv.meeting_start
+    assert [(r.name, r.email, r.joined, r.left) for r in from_workbook.rows] == [
+        (r.name, r.email, r.joined, r.left) for r in from_csv.rows
+    ]
 
 
 def test_zoom_without_meeting_data_and_with_other_column_names():

@@ -8,8 +8,8 @@ from django.conf import settings
 from django.template.loader import render_to_string
 
 from peerlearning.lib.pdf import html_to_pdf
+from peerlearning.lib.spreadsheets import spreadsheet_dataset
 from reporting.reports.acr import AcrReport
-from reporting.targets.exports import _text
 from submissions.models import Reason
 
 # Files --------------------------------------------------------------------------------------
@@ -102,8 +102,8 @@ def acr_tables(report: AcrReport) -> list[tablib.Dataset]:
                 p.radiologists,
                 p.not_participating,
                 p.trainees,
-                _text("; ".join(p.champions)),
-                _text("; ".join(p.leaders)),
+                "; ".join(p.champions),
+                "; ".join(p.leaders),
                 p.assistants,
                 p.quality,
                 p.joined,
@@ -131,7 +131,7 @@ def acr_tables(report: AcrReport) -> list[tablib.Dataset]:
     for r in report.radiologists:
         radiologists.append(
             [
-                _text(r.user.display_name),
+                r.user.display_name,
                 "; ".join(r.sections),
                 r.submitted,
                 r.counted,
@@ -177,7 +177,7 @@ def acr_tables(report: AcrReport) -> list[tablib.Dataset]:
             [
                 f"{c.starts_at:%Y-%m-%d %H:%M}",
                 c.section,
-                _text(c.title),
+                c.title,
                 c.attendings,
                 c.credited,
                 c.trainees,
@@ -205,30 +205,36 @@ def acr_tables(report: AcrReport) -> list[tablib.Dataset]:
         actions.append(
             [
                 a.section,
-                _text(a.title),
+                a.title,
                 a.category,
-                _text(a.origin),
+                a.origin,
                 f"{a.created_on:%Y-%m-%d}",
                 f"{a.due_on:%Y-%m-%d}" if a.due_on else "",
                 a.status,
                 _yes_no(a.escalated),
                 f"{a.closed_on:%Y-%m-%d}" if a.closed_on else "",
-                _text(a.outcome),
+                a.outcome,
             ]
         )
     return [summary, policy, people, radiologists, per_month, reasons, conferences, actions]
 
 
+def _safe_tables(report: AcrReport) -> list[tablib.Dataset]:
+    # Typed text (a policy note, titles, names) as text, never as a formula: one helper for
+    # every spreadsheet the product writes (peerlearning/lib/spreadsheets.py).
+    return [spreadsheet_dataset(table) for table in acr_tables(report)]
+
+
 def acr_report_xlsx(report: AcrReport) -> bytes:
     """One workbook, one sheet per table."""
-    return tablib.Databook(acr_tables(report)).export("xlsx")
+    return tablib.Databook(_safe_tables(report)).export("xlsx")
 
 
 def acr_report_csv_zip(report: AcrReport) -> bytes:
     """A zip holding one CSV per table (UTF-8 with a byte-order mark, which Excel reads)."""
     buffer = io.BytesIO()
     with zipfile.ZipFile(buffer, "w", zipfile.ZIP_DEFLATED) as archive:
-        for number, table in enumerate(acr_tables(report), start=1):
+        for number, table in enumerate(_safe_tables(report), start=1):
             name = f"{number:02d}-{table.title.lower().replace(' ', '-')}.csv"
             archive.writestr(name, table.export("csv").encode("utf-8-sig"))
     return buffer.getvalue()

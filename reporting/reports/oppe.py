@@ -24,7 +24,6 @@ list or an aggregate across people.
 `oppe_report_pdf()` renders one; `oppe_batch_zip()` writes the department's zip.
 """
 
-import csv
 import datetime
 import io
 import statistics
@@ -41,6 +40,7 @@ from django.utils.text import slugify
 
 from peerlearning.lib.months import month_of, months_between
 from peerlearning.lib.pdf import html_to_pdf
+from peerlearning.lib.spreadsheets import spreadsheet_csv_writer
 from peerlearning.models import Membership, Role, Section, User
 from reporting.oppe.evaluations import (
     SUBJECT_MIN_EVALUATORS,
@@ -55,7 +55,6 @@ from reporting.oppe.sources import (
     fppe_summaries,
 )
 from reporting.oppe.tat_summary import TatSummary, tat_summary
-from reporting.targets.exports import _text
 from reporting.targets.ledger import ZERO, ledgers_build, round_target
 from submissions.models import RequiredAction
 
@@ -511,7 +510,7 @@ def oppe_batch_zip(
     the figures of the whole department are never held at once."""
     buffer = io.BytesIO()
     index = io.StringIO()
-    writer = csv.writer(index)
+    writer = spreadsheet_csv_writer(index)
     writer.writerow(["Radiologist", "NPI", "File", "Needs improvement"])
     total = len(radiologists) or 1
     done = 0
@@ -524,7 +523,7 @@ def oppe_batch_zip(
                 archive.writestr(name, oppe_report_pdf(report))
                 writer.writerow(
                     [
-                        _text(report.radiologist.display_name),
+                        report.radiologist.display_name,
                         report.radiologist.npi,
                         name,
                         "; ".join(m.competency for m in report.needs_improvement),

@@ -6,6 +6,7 @@ take one. Every export is audited by the view that serves it.
 
 import tablib
 
+from peerlearning.lib.spreadsheets import spreadsheet_dataset
 from reporting.targets.monitoring import MonthReport, YearReport
 
 FORMATS = {
@@ -16,11 +17,6 @@ FORMATS = {
 
 def _blank(value):
     return "" if value is None else value
-
-
-def _text(value: str) -> str:
-    """A name as a spreadsheet shows it, never as a formula (CSV injection)."""
-    return f"'{value}" if value[:1] in ("=", "+", "-", "@", "\t", "\r") else value
 
 
 def month_dataset(report: MonthReport) -> tablib.Dataset:
@@ -47,8 +43,8 @@ def month_dataset(report: MonthReport) -> tablib.Dataset:
         status = "No target" if row.exempt else ("Behind" if row.behind else "On target")
         data.append(
             [
-                _text(row.user.display_name),
-                _text(row.user.email),
+                row.user.display_name,
+                row.user.email,
                 row.cell.counted,
                 row.cell.target,
                 row.cell.still_needed,
@@ -98,7 +94,7 @@ def year_dataset(report: YearReport) -> tablib.Dataset:
     ]
     data = tablib.Dataset(title=str(report.year), headers=headers)
     for row in report.rows:
-        line = [_text(row.user.display_name), _text(row.user.email)]
+        line = [row.user.display_name, row.user.email]
         for cell in row.cells:
             line += ["", ""] if cell is None else [cell.counted, cell.target]
         line += [row.counted, row.target, _blank(row.attended), _blank(row.attendance_target)]
@@ -112,5 +108,6 @@ def year_dataset(report: YearReport) -> tablib.Dataset:
 
 
 def export_bytes(data: tablib.Dataset, fmt: str) -> bytes:
-    content = data.export(fmt)
+    # Every cell as text or a number, never a formula (peerlearning/lib/spreadsheets.py).
+    content = spreadsheet_dataset(data).export(fmt)
     return content.encode("utf-8-sig") if isinstance(content, str) else content

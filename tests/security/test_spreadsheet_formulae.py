@@ -11,7 +11,10 @@ import zipfile
 
 import openpyxl
 import pytest
+from django.apps import apps
+from django.core.management import call_command
 from django.urls import reverse
+from django.utils import timezone
 
 from peerlearning.lib.spreadsheets import FORMULA_STARTS, PLAIN_NUMBER, cell_unescaped
 
@@ -130,3 +133,85 @@ def test_a_roster_export_imports_again_with_the_names_as_typed(admin_client, hos
     assert {cell_unescaped(row[1]) for row in csv_rows(content)[1:]} >= set(HOSTILE.values())
     names = {row.first_name for row in parsed.rows}
     assert names >= set(HOSTILE.values())
+
+
+# Reporting: the ACR annual report, the monitoring export, the OPPE archive's index ----------
+
+
+@pytest.fixture
+def hostile_program(world):
+    """Typed text with formula starts wherever the reports show it."""
+    d = world.department
+    TargetPolicy = apps.get_model("reporting", "TargetPolicy")
+    TargetPolicy.objects.create(
+        section=d.neuro,
+        effective_from=timezone.localdate().replace(month=1, day=1),
+        note=HOSTILE["="],
+    )
+    world.neuro_conference.title = HOSTILE["+"]
+    world.neuro_conference.save(update_fields=["title"])
+    world.neuro_action.title = HOSTILE["-"]
+    world.neuro_action.save(update_fields=["title"])
+    d.radiologist.first_name = HOSTILE["@"]  # a name's cell starts with the first name
+    d.radiologist.save(update_fields=["first_name"])
+    return world
+
+
+def acr_file(tmp_path, fmt: str) -> bytes:
+    output = tmp_path / f"acr.{fmt}"
+    call_command(
+        "acr_annual_report", year=timezone.localdate().year, format=fmt, output=str(output)
+    )
+    return output.read_bytes()
+
+
+def test_the_acr_workbook_holds_no_formula(hostile_program, tmp_path):
+    content = acr_file(tmp_path, "xlsx")
+    assert xlsx_problems(content) == []
+    workbook = openpyxl.load_workbook(io.BytesIO(content))
+    rows = [row for sheet in workbook.worksheets for row in sheet.iter_rows(values_only=True)]
+    assert planted_text(rows) == set(HOSTILE)
+
+
+def test_the_acr_csv_files_hold_no_formula(hostile_program, tmp_path):
+    content = acr_file(tmp_path, "csv")
+    assert zip_csv_problems(content) == []
+    with zipfile.ZipFile(io.BytesIO(content)) as archive:
+        rows = [row for name in archive.namelist() for row in csv_rows(archive.read(name))]
+    assert planted_text(rows) == set(HOSTILE)
+
+
+@pytest.mark.parametrize("period", ["month", "year"])
+@pytest.mark.parametrize("fmt", ["csv", "xlsx"])
+def test_the_monitoring_export_holds_no_formula(client, hostile_program, fmt, period):
+    client.force_login(hostile_program.department.champion)
+    response = client.get(reverse("reporting:monitoring-export"), {"format": fmt, "period": period})
+    assert response.status_code == 200
+    if fmt == "xlsx":
+        assert xlsx_problems(response.content) == []
+        rows = list(openpyxl.load_workbook(io.BytesIO(response.content)).active.values)
+    else:
+        rows = csv_rows(response.content)
+        assert live_formulae_in_rows(rows) == []
+    assert planted_text(rows) >= {"@"}  # the radiologist's name, as typed
+
+
+def test_the_oppe_archive_index_holds_no_formula(
+    client, hostile_program, django_capture_on_commit_callbacks
+):
+    leader = hostile_program.department.leader
+    client.force_login(leader)
+    form = client.get(reverse("reporting:reports")).context["oppe_form"]
+    with django_capture_on_commit_callbacks(execute=True):
+        response = client.post(
+            reverse("reporting:report-generate-oppe"),
+            {"scope": form.fields["scope"].choices[0][0], "period": form.fields["period"].initial},
+        )
+    assert response.status_code == 302
+    report = apps.get_model("reporting", "GeneratedReport").objects.get()
+    download = client.get(reverse("reporting:report-download", args=[report.pk]))
+    content = b"".join(download.streaming_content)
+    with zipfile.ZipFile(io.BytesIO(content)) as archive:
+        rows = csv_rows(archive.read("index.csv"))
+    assert live_formulae_in_rows(rows) == []
+    assert planted_text(rows) == {"@"}

@@ -35,11 +35,14 @@ def test_a_champion_uploads_dicom_watches_it_processed_and_downloads_the_zip(
     page.get_by_role("link", name="De-identify DICOM").click()
     page.wait_for_url("**/anonymizer/")
     page.get_by_label("DICOM files or a zip").set_input_files(files)
+    page.get_by_label("Keep descriptions and comments, cleaned").check()
     page.get_by_role("button", name="Upload and de-identify").click()
     page.wait_for_url("**/anonymizer/*-*/")
     assert page.get_by_text("Waiting for a worker").is_visible()
 
-    deidentification_job_process(job_id=DeidentificationJob.objects.get().pk)
+    job = DeidentificationJob.objects.get()
+    assert job.clean_descriptors and not job.clean_structured_content
+    deidentification_job_process(job_id=job.pk)
     download_link = page.get_by_role("link", name="De-identified files (zip")
     download_link.wait_for()  # the next poll reloads the page with the summary
     assert page.get_by_text("2 files de-identified.").is_visible()

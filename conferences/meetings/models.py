@@ -18,6 +18,7 @@ from django.db import models
 from django.db.models import Q
 from django.utils import timezone
 
+from peerlearning.lib.text import validate_single_line
 from peerlearning.models import Section
 
 # No 0/O, 1/I/L, 2/Z, 5/S, 8/B: a code read off a projector is typed right the first time.
@@ -77,7 +78,8 @@ class Conference(models.Model):
         CANCELLED = "cancelled", "Cancelled"
 
     section = models.ForeignKey(Section, on_delete=models.PROTECT, related_name="conferences")
-    title = models.CharField(max_length=200)
+    # One line: the title goes into e-mail subjects.
+    title = models.CharField(max_length=200, validators=[validate_single_line])
     starts_at = models.DateTimeField()
     ends_at = models.DateTimeField()
     location = models.CharField("place", max_length=200, blank=True)

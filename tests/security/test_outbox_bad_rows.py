@@ -9,7 +9,7 @@ from django.urls import reverse
 
 from peerlearning.lib.emails import email_enqueue, email_send_due
 from peerlearning.models import OutboundEmail, Section
-from tests.security.conftest import held_conference
+from tests.security.conftest import api_client_for, held_conference
 
 pytestmark = pytest.mark.django_db
 
@@ -81,3 +81,41 @@ def test_a_section_name_with_a_line_break_is_refused_at_input(client, department
     assert response.status_code == 200
     assert "Keep this on one line" in response.content.decode()
     assert not Section.objects.filter(slug="body-bcc").exists()
+
+
+def test_a_conference_title_with_a_line_break_is_refused_on_the_page_and_the_api(
+    client, department
+):
+    from conferences.models import Conference
+
+    title = "Neuro\r\nBcc: everyone@example.org"
+    client.force_login(department.champion)
+    page = client.post(
+        reverse("conferences:create"),
+        {
+            "section": department.neuro.pk,
+            "title": title,
+            "starts_at": "2030-01-10T07:00",
+            "ends_at": "2030-01-10T08:00",
+            "location": "Room 1",
+            "cme_hours": "1",
+            "status": "scheduled",
+        },
+    )
+    api = api_client_for(department.champion).post(
+        reverse("api:conference-list"),
+        {
+            "section": department.neuro.slug,
+            "title": title,
+            "starts_at": "2030-01-10T07:00:00Z",
+            "ends_at": "2030-01-10T08:00:00Z",
+            "location": "Room 1",
+            "cme_hours": "1.00",
+        },
+        format="json",
+    )
+    assert page.status_code == 200
+    assert "Keep this on one line" in page.content.decode()
+    assert api.status_code == 400 and "title" in api.json()
+    assert not Conference.objects.exists()
+    assert not OutboundEmail.objects.exists()

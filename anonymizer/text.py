@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import datetime as dt
 import re
+import unicodedata
 from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass
 from functools import lru_cache
@@ -44,6 +45,7 @@ class Replacement:
     start: int
     end: int
     shifted: bool = False
+    written: int = 0  # the length of what replaced it
 
     @property
     def span(self) -> tuple[int, int]:
@@ -94,7 +96,31 @@ def name_tokens(value: str) -> set[str]:
                     if part.upper().lower() != part.lower():
                         # "Größe" is written "GRÖSSE" in capitals: match both spellings.
                         tokens.add(part.upper())
+                    # MÜLLER is also written Mueller and Muller, NUÑEZ Nunez.
+                    tokens |= _transliterations(part)
     return tokens
+
+
+_GERMAN_SPELLING = str.maketrans(
+    {"ä": "ae", "ö": "oe", "ü": "ue", "Ä": "Ae", "Ö": "Oe", "Ü": "Ue", "ß": "ss"}
+)
+
+
+def _transliterations(word: str) -> set[str]:
+    """The ways a name with accents is written on a keyboard without them."""
+    if word.isascii():
+        return set()
+    stripped = (
+        "".join(ch for ch in unicodedata.normalize("NFKD", word) if not unicodedata.combining(ch))
+        .replace("ß", "ss")
+        .replace("ı", "i")
+        .replace("ł", "l")
+        .replace("ø", "o")
+        .replace("Ø", "O")
+    )
+    german = word.translate(_GERMAN_SPELLING)
+    variants = {german.upper() if word.isupper() else german, stripped}
+    return {v for v in variants if v != word and len(v) >= MIN_NAME_LENGTH}
 
 
 @dataclass(frozen=True)
@@ -143,6 +169,9 @@ class KnownIdentifiers:
         return bool(self.names or self.ids or self.birth_dates or self.places or self.phones)
 
 
+_UNSPACED_SCRIPT = re.compile(r"[\u3040-\u30ff\u3400-\u4dbf\u4e00-\u9fff\uac00-\ud7af]")
+
+
 def _alternation(words: Iterable[str]) -> str:
     return "|".join(sorted(words, key=lambda w: (-len(w), w)))
 
@@ -184,18 +213,30 @@ def _known_patterns(known: KnownIdentifiers) -> list[tuple[str, re.Pattern[str]]
         # Any punctuation between the digits: 555-014-2397, (555) 014 2397, 555.014.2397
         phones = (r"[\s.\-()]*".join(p) for p in known.phones)
         patterns.append((PHONE, re.compile(f"(?<!\\d)\\(?(?:{_alternation(phones)})(?!\\d)")))
-    if known.names:
-        names = (re.escape(n) for n in known.names)
+    spaced = {n for n in known.names if not _UNSPACED_SCRIPT.search(n)}
+    if spaced:
+        names = (re.escape(n) for n in spaced)
         patterns.append((NAME, re.compile(f"{_B_BEFORE}(?:{_alternation(names)}){_B_AFTER}", re.I)))
+    if known.names - spaced:
+        # Han, kana and Hangul are written without spaces (山田太郎様): no word boundaries.
+        names = (re.escape(n) for n in known.names - spaced)
+        patterns.append((NAME, re.compile(f"(?:{_alternation(names)})")))
     return patterns
 
 
 # --- patterns ----------------------------------------------------------------------------
 
 _STOP = rf"(?!(?i:{_alternation(STOP_WORDS)}){_B_AFTER})"
-_CAP = r"(?:[A-Z]['’][A-Z][a-z]+|[A-Z][a-z]*[a-z](?:[A-Z][a-z]+)?)(?:[-'’][A-Z]?[a-z]+)*"
-_UPPER = r"[A-Z]{2,}(?:[-'’][A-Z]+)*"
-_INITIAL = r"[A-Z]\."
+# Latin letters with their accents ("Özdemir", "Nuñez", "Weiß"); Latin Extended-A mixes
+# capitals and small letters, so it counts as both.
+_UP = "A-ZÀ-ÖØ-Þ\u0100-\u017f"
+_LOW = "a-zß-öø-ÿ\u0100-\u017f\u0300-\u036f"
+_CAP = (
+    rf"(?:[{_UP}]['’][{_UP}][{_LOW}]+|[{_UP}][{_LOW}]*[{_LOW}](?:[{_UP}][{_LOW}]+)?)"
+    rf"(?:[-'’][{_UP}]?[{_LOW}]+)*"
+)
+_UPPER = rf"[{_UP}]{{2,}}(?:[-'’][{_UP}]+)*"
+_INITIAL = rf"[{_UP}]\."
 _NAME_MIXED = rf"(?:{_INITIAL}\s*)?{_STOP}{_CAP}(?:\s+(?:{_INITIAL}\s*)?{_STOP}{_CAP}){{0,2}}"
 _NAME_UPPER = rf"{_STOP}{_UPPER}(?:\s+(?:{_INITIAL}\s*)?{_STOP}{_UPPER}){{0,2}}"
 _NAME_SEQ = rf"(?:{_NAME_MIXED}|{_NAME_UPPER})"
@@ -265,7 +306,7 @@ _ID_RULES = [
     ),
     re.compile(r"(?<!\d)(?P<v>\d{3}-\d{2}-\d{4})(?!\d)"),
     re.compile(r"(?<![\d.,])(?P<v>\d{7,})(?![\d.,])"),
-    re.compile(rf"{_B_BEFORE}(?P<v>[A-Z]{{1,4}}-?\d{{5,}}){_B_AFTER}"),
+    re.compile(rf"{_B_BEFORE}(?P<v>[A-Z]{{1,4}}-?\d{{5,}}(?:-\d+)*){_B_AFTER}"),
 ]
 
 _AGE_RULES = [
@@ -273,7 +314,8 @@ _AGE_RULES = [
         r"(?<![\d.])(?P<v>9\d|1[0-4]\d)\s*-?\s*(?i:years?[\s-]*old|years?|yrs?|y\.?o\.?|y/o)"
         + _B_AFTER
     ),
-    re.compile(r"(?i:\baged?\s*:?\s*)(?P<v>9\d|1[0-4]\d)(?![\d.])"),
+    # "Age 95." ends a sentence; "age 95.5" is a measurement of something else.
+    re.compile(r"(?i:\baged?\s*:?\s*)(?P<v>9\d|1[0-4]\d)(?!\d|[.,]\d)"),
     re.compile(r"(?<![\w.])(?P<v>0?(?:9\d|1[0-4]\d))Y(?![^\W_])"),
 ]
 
@@ -541,8 +583,14 @@ def _confirm_weak(text: str, certain: list[_Candidate], weak: list[_Candidate]) 
             confirmed.append(cand)
         else:
             pending.append(cand)
-    # Repeat so that two weak names next to each other ("Grace White") confirm each other
-    # only through a certain one; a pair of common words alone stays text.
+    # Two known names side by side, each with a capital ("Holly Green"), are a name even
+    # when both are common words; in small letters ("holly green") they stay text.
+    for cand in list(pending):
+        if text[cand.start].isupper() and _next_to_name(
+            text, cand, [c for c in pending if c is not cand and text[c.start].isupper()]
+        ):
+            confirmed.append(cand)
+    pending = [c for c in pending if c not in confirmed]
     changed = True
     while changed:
         changed = False
@@ -772,8 +820,11 @@ def _scrub(
     pos = 0
     for cand in chosen:
         pieces.append(text[pos : cand.start])
-        pieces.append(cand.new_text if cand.new_text is not None else f"[{cand.kind}]")
-        replacements.append(Replacement(cand.kind, cand.start, cand.end, cand.new_text is not None))
+        new_text = cand.new_text if cand.new_text is not None else f"[{cand.kind}]"
+        pieces.append(new_text)
+        replacements.append(
+            Replacement(cand.kind, cand.start, cand.end, cand.new_text is not None, len(new_text))
+        )
         pos = cand.end
     pieces.append(text[pos:])
     return ScrubResult("".join(pieces), tuple(replacements))

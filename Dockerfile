@@ -9,9 +9,11 @@ ENV PYTHONDONTWRITEBYTECODE=1 \
 
 # WeasyPrint renders the submission PDFs with Pango and HarfBuzz, and needs a font to draw with.
 # tesseract-ocr proposes the rectangles of the pixel review (anonymizer/ocr.py).
+# wamerican is the English word list of the free-text detector (anonymizer/engine/vocabulary.py).
 RUN apt-get update \
     && apt-get install -y --no-install-recommends \
         libpango-1.0-0 libpangoft2-1.0-0 libharfbuzz-subset0 fonts-dejavu-core tesseract-ocr \
+        wamerican \
     && rm -rf /var/lib/apt/lists/*
 
 RUN groupadd --system --gid 10001 peerlearning \

@@ -785,12 +785,15 @@ def scrub_text(
     roster: Iterable[str] = (),
     date_offset_days: int | None = None,
     patterns: bool = True,
+    dates: bool = True,
 ) -> ScrubResult:
     """Scrub identifiers from free text.
 
     ``known`` are the case's identifiers and ``roster`` more names to remove. Dates are
     shifted by ``date_offset_days`` when it is given (birth dates are always replaced) and
-    replaced by ``[DATE]`` otherwise. ``patterns=False`` looks for known identifiers only.
+    replaced by ``[DATE]`` otherwise. ``patterns=False`` looks for known identifiers only;
+    ``dates=False`` leaves dates as written (for text whose dates were shifted already:
+    the detector flags them for a person to decide).
     """
     known = known or KnownIdentifiers()
     roster = tuple(roster)
@@ -798,17 +801,17 @@ def scrub_text(
         known = known.merge(KnownIdentifiers.build(person_names=roster))
     if not text:
         return ScrubResult(text, ())
-    return _scrub(text, known, date_offset_days, patterns)
+    return _scrub(text, known, date_offset_days, patterns, dates)
 
 
 # The images of a series repeat the same descriptions: scrub each text once.
 @lru_cache(maxsize=4096)
 def _scrub(
-    text: str, known: KnownIdentifiers, date_offset_days: int | None, patterns: bool
+    text: str, known: KnownIdentifiers, date_offset_days: int | None, patterns: bool, dates: bool
 ) -> ScrubResult:
     candidates, weak = _known_candidates(text, known)
     if patterns and _TRIGGER.search(text):
-        if any(ch.isdigit() for ch in text):
+        if dates and any(ch.isdigit() for ch in text):
             candidates += _date_candidates(text, known, date_offset_days)
         candidates += _pattern_candidates(text)
     candidates += _confirm_weak(text, candidates, weak)

@@ -252,11 +252,31 @@ class _Token:
     sentence_start: bool
 
 
+def _title_case_lines(text: str) -> list[tuple[int, int]]:
+    """Lines written in title case ("Neuroradiology Peer Learning Conference")."""
+    spans = []
+    pos = 0
+    for line in text.splitlines(keepends=True):
+        words = [w for w in _WORD.findall(line) if len(w) >= 4 and not _is_all_caps(w)]
+        capitalised = sum(1 for w in words if w[:1].isupper())
+        if 2 <= len(words) <= 12 and capitalised >= 0.75 * len(words):
+            spans.append((pos, pos + len(line)))
+        pos += len(line)
+    return spans
+
+
 def _tokens(text: str) -> list[_Token]:
+    # In a title-case line a capital says nothing: every word there is judged like a
+    # sentence's first word (flagged unless a common or medical word vouches for it).
+    titles = _title_case_lines(text)
     tokens = []
     for match in _WORD.finditer(text):
         before = text[max(0, match.start() - 4) : match.start()]
-        at_start = bool(_SENTENCE_END.search(before)) or match.start() == 0
+        at_start = (
+            bool(_SENTENCE_END.search(before))
+            or match.start() == 0
+            or any(a <= match.start() < b for a, b in titles)
+        )
         tokens.append(_Token(match.start(), match.end(), match.group(), at_start))
     return tokens
 

@@ -45,9 +45,15 @@ def check_text(
     known: KnownIdentifiers | None = None,
     roster: Iterable[str] = (),
     date_offset_days: int | None = None,
+    dates: bool = True,
 ) -> TextCheck:
-    """Scrub ``text`` with what is known, then flag what might still identify someone."""
-    result = scrub_text(text or "", known=known, roster=roster, date_offset_days=date_offset_days)
+    """Scrub ``text`` with what is known, then flag what might still identify someone.
+
+    ``dates=False`` leaves dates to the detector (text whose dates were shifted already).
+    """
+    result = scrub_text(
+        text or "", known=known, roster=roster, date_offset_days=date_offset_days, dates=dates
+    )
     written = []
     shift = 0
     for replacement in result.replacements:

@@ -92,3 +92,29 @@ class DeidentificationJob(models.Model):
     @property
     def left_out(self) -> list[dict]:
         return [p for p in self.problems if p.get("status") != "rejected"]
+
+
+class TextRelease(models.Model):
+    """A champion's word that one flagged span of one text is not PHI.
+
+    The span is known by a keyed digest of its words within that text's field, never by
+    the words themselves, so the table holds nothing identifying. The same words flagged
+    again in the same field stay released; other words, or the same words in another
+    field, need their own decision.
+    """
+
+    field_key = models.CharField(max_length=200, db_index=True)  # "conferences.conference:12:title"
+    span_digest = models.CharField(max_length=64)
+    kind = models.CharField(max_length=10)
+    released_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="+"
+    )
+    released_at = models.DateTimeField(default=timezone.now)
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(fields=["field_key", "span_digest"], name="text_release_once")
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.kind} released in {self.field_key}"

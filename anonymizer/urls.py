@@ -10,4 +10,5 @@ urlpatterns = [
     path("<uuid:job>/status/", views.job_status, name="job-status"),
     path("<uuid:job>/download/", views.job_download, name="job-download"),
     path("<uuid:job>/report/", views.job_report, name="job-report"),
+    path("texts/<str:source>/<str:pk>/", views.text_review, name="text-review"),
 ]

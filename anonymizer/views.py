@@ -1,6 +1,7 @@
 """The upload page: DICOM in, a de-identified zip and a JSON report out (champions, admins)."""
 
 from django.conf import settings
+from django.contrib import messages
 from django.core.exceptions import TooManyFilesSent
 from django.core.files.storage import default_storage
 from django.http import FileResponse, Http404
@@ -8,6 +9,15 @@ from django.shortcuts import redirect, render
 
 from anonymizer import jobs as services
 from anonymizer.forms import DeidentifyForm
+from anonymizer.gate import (
+    ReleaseSummary,
+    SpanGone,
+    field_key,
+    object_texts_gate,
+    text_source,
+    text_span_release,
+    text_span_replace,
+)
 from anonymizer.selectors import deidentification_job_get_for_user, deidentification_jobs_of
 from anonymizer.uploads import MB, Limits, UploadRefused
 from peerlearning.access import roles
@@ -132,4 +142,65 @@ def job_report(request, job):
         filename=f"deidentification-report-{job.case_key}.json",
         content_type="application/json",
         what="deidentification report",
+    )
+
+
+champions = roles(Role.CHAMPION)
+
+
+@champions
+def text_review(request, source: str, pk: str):
+    """Each flagged span of an object's texts in context: "this is not PHI" or "replace"."""
+    text_source_ = text_source(source)
+    if text_source_ is None:
+        raise Http404
+    obj = text_source_.get_for_review(request.user, pk)
+    if request.method == "POST":
+        name = request.POST.get("field", "")
+        texts = {field: text for field, _label, text in text_source_.texts(obj)}
+        if name not in texts:
+            raise Http404
+        try:
+            span = {
+                "start": int(request.POST.get("start", "")),
+                "end": int(request.POST.get("end", "")),
+                "digest": request.POST.get("digest", ""),
+            }
+        except ValueError:
+            messages.error(request, "That span could not be read; nothing was changed.")
+            return redirect("anonymizer:text-review", source, pk)
+        common = {
+            "key": field_key(obj, name),
+            "text": texts[name],
+            "actor": request.user,
+            "context": text_source_.context(obj),
+            "request": request,
+            **span,
+        }
+        try:
+            if request.POST.get("decision") == "replace":
+                new_text = text_span_replace(**common)
+                text_source_.save(obj=obj, field=name, text=new_text, actor=request.user)
+                messages.success(request, "Replaced by its marker in the stored text.")
+            else:
+                text_span_release(**common)
+                text_source_.released(obj)
+                messages.success(request, "Released: this span may be shown.")
+        except SpanGone as gone:
+            messages.error(request, str(gone))
+        return redirect("anonymizer:text-review", source, pk)
+    gated = object_texts_gate(text_source_, obj)
+    return render(
+        request,
+        "anonymizer/text_review.html",
+        {
+            "title": text_source_.title(obj),
+            "back_url": text_source_.back_url(obj),
+            "texts": list(
+                zip(gated, [name for name, _l, _t in text_source_.texts(obj)], strict=True)
+            ),
+            "summary": ReleaseSummary.of(gated),
+            "source": source,
+            "pk": pk,
+        },
     )

@@ -172,14 +172,15 @@ def scrub_import(text: str, keys: CaseKeys) -> tuple[str, int]:
 
 
 def scrub_edit(text: str, keys: CaseKeys) -> tuple[str, int]:
-    """Replace the case's known identifiers in text a champion typed (dates left alone).
+    """Replace identifiers in text a champion typed: the case's, the roster's, patterns.
 
     The champion's edits of already scrubbed text must not shift its dates a second time,
-    so only the identifiers known for the case are looked for here; the check still runs.
+    so dates are left as written; the gate's detector flags them for the champion to
+    release or replace (`conferences.services.cases.case_gate`).
     """
     if not text:
         return text, 0
-    result = scrub_text(text, known=keys.known, patterns=False)
+    result = scrub_text(text, known=keys.known, roster=keys.roster, dates=False)
     forget_case_data()
     return result.text, len(result.replacements)
 

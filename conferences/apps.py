@@ -5,6 +5,7 @@ class ConferencesConfig(AppConfig):
     name = "conferences"
 
     def ready(self):
+        from conferences import text_sources
         from peerlearning.access import ALL_ROLES, roles_access
         from peerlearning.navigation import NavLink, register
 
@@ -14,3 +15,4 @@ class ConferencesConfig(AppConfig):
         register(
             NavLink("Conferences", "conferences:list", roles_access(*ALL_ROLES)), before="Outbox"
         )
+        text_sources.register()

@@ -130,6 +130,8 @@ ACCESS: dict[str, frozenset[str]] = {
         ],
         frozenset({"champion", "site_admin"}),
     ),
+    # The text gate's review page: champions release or replace flagged spans.
+    "anonymizer:text-review": CHAMPION,
     "submissions:submit": SUBMITTERS,
     "submissions:submit-validate": SUBMITTERS,
     "submissions:reader-search": SUBMITTERS,

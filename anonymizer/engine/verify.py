@@ -135,6 +135,8 @@ KIND_LABELS = {
     "icon-image": "an icon image",
     "person-name-value": "a person's name in a name attribute",
     "identity-flag": "no 'patient identity removed' flag",
+    "flagged-text": "words the detector flagged that no champion has released",
+    "scrub-pending": "identifiers the scrubber would still replace (save the text again)",
 }
 
 

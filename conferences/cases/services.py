@@ -16,6 +16,7 @@ from django.db import transaction
 from django.db.models import Q
 from django.utils import timezone
 
+from anonymizer.gate import GateContext, GatedText, ReleaseSummary, field_key, texts_gate
 from conferences.anonymize import CaseKeys, scrub_edit, scrub_import, verify_stored, verify_texts
 from conferences.cases.models import CaseUpload, CreditConsent, TeachingCase, TeachingCaseIdentity
 from peerlearning.lib.audit import audit_record
@@ -77,6 +78,7 @@ def case_check_run(*, case: TeachingCase, keys: CaseKeys | None = None) -> Teach
     """Check every part of the case; store what blocks it (kinds and places, never values)."""
     keys = keys or case_keys(case)
     findings = verify_texts(case_text_parts(case), keys)
+    findings += case_gate_findings(case, keys)
     for number, image in enumerate(case.images.order_by("series_number", "instance_number", "pk")):
         label = f"Image {number + 1} ({image.label})"
         for finding in image.findings:
@@ -111,6 +113,44 @@ def case_check_run(*, case: TeachingCase, keys: CaseKeys | None = None) -> Teach
         checked_at=case.checked_at,
     )
     return case
+
+
+def case_gate(case: TeachingCase, keys: CaseKeys | None = None) -> list[GatedText]:
+    """The case's texts at the gate: scrubbed, flagged, with the releases made so far."""
+    keys = keys or case_keys(case)
+    context = GateContext(known=keys.known, roster=keys.roster, dates=False)
+    items = [
+        (field_key(case, part), label, text)
+        for part, label, text in case_text_parts(case)
+        if part != "tags"
+    ]
+    return texts_gate(items=items, context=context)
+
+
+def case_gate_findings(case: TeachingCase, keys: CaseKeys) -> list[dict]:
+    """A finding for each text with a flag no champion has released yet."""
+    findings = []
+    for gated in case_gate(case, keys):
+        part = gated.field_key.split(":", 2)[2]
+        if gated.unreleased:
+            count = len(gated.unreleased)
+            findings.append(
+                {
+                    "part": part,
+                    "label": gated.label,
+                    "kind": "flagged-text",
+                    "where": f"{count} span{'s' if count != 1 else ''} to decide",
+                }
+            )
+        if gated.stale:
+            findings.append(
+                {"part": part, "label": gated.label, "kind": "scrub-pending", "where": ""}
+            )
+    return findings
+
+
+def case_release_summary(case: TeachingCase) -> ReleaseSummary:
+    return ReleaseSummary.of(case_gate(case))
 
 
 # Create and edit ---------------------------------------------------------------------------

@@ -34,6 +34,7 @@ from conferences.cases.images import (
 from conferences.cases.models import CreditConsent, TeachingCase
 from conferences.cases.services import (
     CaseRefused,
+    case_release_summary,
     credit_answer,
     credit_ask_readers,
     slide_credits,
@@ -158,6 +159,7 @@ def case_detail(request, case):
             sources=sources,
             hidden_sources=hidden,
             findings=_findings_for_display(case),
+            gate_summary=case_release_summary(case),
             running=[u for u in cases.case_uploads(case) if u.running],
             image_count=case.images.count(),
         )
@@ -180,7 +182,7 @@ def case_edit(request, case):
                     f"{label}: {count} identifier{'s' if count != 1 else ''} replaced by a marker.",
                 )
             if case.check_passed:
-                messages.success(request, "Saved. The check passed.")
+                messages.success(request, f"Saved. {case_release_summary(case).sentence}.")
             else:
                 messages.warning(request, "Saved. The check found something to fix (below).")
             return redirect("conferences:case-detail", case.uuid)
@@ -197,7 +199,7 @@ def case_check(request, case):
     case = cases.teaching_case_get_for_champion(user=request.user, case_uuid=case)
     case = teaching_case_recheck(case=case, actor=request.user)
     if case.check_passed:
-        messages.success(request, "The check passed: every image and all the text.")
+        messages.success(request, f"Every image verified. {case_release_summary(case).sentence}.")
     else:
         messages.warning(request, "The check found something to fix (listed below).")
     return redirect("conferences:case-detail", case.uuid)

@@ -111,14 +111,23 @@ def test_numbers_from_the_images_are_replaced_in_text_typed_after_the_originals_
 
 
 def test_the_check_says_which_part_and_what_kind_of_identifier_never_the_value(client, department):
-    case = ready_case(
-        department.neuro,
-        department.champion,
-        images=0,
+    case = ready_case(department.neuro, department.champion, images=0)
+    case, _ = teaching_case_update(
+        case=case,
+        actor=department.champion,
         teaching_points="Discussed with Zebulon Marchetti afterwards.",
     )
-    assert case.check_passed
-    # Someone joins the roster later: the check, run again, now finds the name.
+    # A name on no roster and in no header: the detector flags it, so the case waits.
+    assert not case.check_passed
+    assert case.check_findings == [
+        {
+            "part": "teaching_points",
+            "label": "Teaching points",
+            "kind": "flagged-text",
+            "where": "1 span to decide",
+        }
+    ]
+    # Someone joins the roster later: the check, run again, now knows the name.
     make_member(department.neuro, Role.RADIOLOGIST, first_name="Zebulon", last_name="Marchetti")
     case = teaching_case_recheck(case=case, actor=department.champion)
 
@@ -129,7 +138,13 @@ def test_the_check_says_which_part_and_what_kind_of_identifier_never_the_value(c
             "label": "Teaching points",
             "kind": "roster-name",
             "where": "character 16",
-        }
+        },
+        {
+            "part": "teaching_points",
+            "label": "Teaching points",
+            "kind": "scrub-pending",
+            "where": "",
+        },
     ]
     client.force_login(department.champion)
     page = client.get(reverse("conferences:case-detail", args=[case.uuid])).content.decode()

@@ -50,6 +50,13 @@ class GateContext:
 NO_CONTEXT = GateContext()
 
 
+def roster_context() -> GateContext:
+    """For a program's own texts: the roster's names are replaced wherever they appear."""
+    from peerlearning.roster import roster_names
+
+    return GateContext(roster=tuple(roster_names()))
+
+
 def field_key(obj: models.Model, name: str) -> str:
     return f"{obj._meta.label_lower}:{obj.pk}:{name}"
 
@@ -156,9 +163,12 @@ def gated_text(text: str, *, key: str, context: GateContext = NO_CONTEXT) -> str
     return gated.shown
 
 
-def gated_field(obj: models.Model, name: str, *, context: GateContext = NO_CONTEXT) -> str:
-    """One field of a model as it may leave the champion's hands."""
-    return gated_text(getattr(obj, name), key=field_key(obj, name), context=context)
+def gated_field(obj: models.Model, name: str, *, context: GateContext | None = None) -> str:
+    """One field of a model as it may leave the champion's hands (the roster's context)."""
+    text = getattr(obj, name)
+    if not text:
+        return text or ""
+    return gated_text(text, key=field_key(obj, name), context=context or roster_context())
 
 
 @dataclass(frozen=True)

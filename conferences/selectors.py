@@ -9,3 +9,6 @@ from conferences.attendance.selectors import attendance_for_targets as attendanc
 from conferences.meetings.selectors import (
     improvement_actions_for_report as improvement_actions_for_report,
 )
+from conferences.text_sources import action_text as action_text
+from conferences.text_sources import conference_text as conference_text
+from conferences.text_sources import program_context as program_context

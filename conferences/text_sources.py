@@ -12,12 +12,17 @@ import uuid
 from django.http import Http404
 from django.urls import reverse
 
-from anonymizer.gate import GateContext, TextSource, gated_field, text_source_register
+from anonymizer.gate import (
+    GateContext,
+    TextSource,
+    gated_field,
+    roster_context,
+    text_source_register,
+)
 from conferences.cases.models import TeachingCase
 from conferences.meetings.models import Conference, ImprovementAction
 from conferences.meetings.selectors import sections_with_role
 from peerlearning.models import Role, User
-from peerlearning.roster import roster_names
 
 CONFERENCE_TEXTS = (
     ("title", "Title"),
@@ -34,7 +39,7 @@ ACTION_TEXTS = (
 
 def program_context() -> GateContext:
     """For a section's own texts: the roster's names are replaced wherever they appear."""
-    return GateContext(roster=tuple(roster_names()))
+    return roster_context()
 
 
 def conference_text(

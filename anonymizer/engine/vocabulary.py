@@ -78,7 +78,7 @@ MEDICAL_WORDS = _words(
     tibial tomography trabeculae trachea transverse trauma tumor tumour ulna ultrasound ureter
     ureteral ureterovesical urethra uterine uterus vascular vasogenic venous ventricle ventricles
     ventricular vertebra vertebrae vertebral vesicle washout
-    neuroradiology radiology neuroimaging musculoskeletal msk interventional pediatric
+    neuro neuroradiology radiology neuroimaging musculoskeletal msk interventional pediatric
     paediatric mammography cardiothoracic genitourinary gastrointestinal peer conference
     dyspnoea dyspnea haemorrhage haematoma oedema oesophagus oesophageal anaemia paediatric
     findings technique comparison history clinical conclusion recommendation recommendations

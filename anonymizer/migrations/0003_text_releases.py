@@ -9,7 +9,7 @@ from django.db import migrations, models
 class Migration(migrations.Migration):
 
     dependencies = [
-        ('anonymizer', '0001_initial'),
+        ('anonymizer', '0002_deidentification_job_cleaning_options'),
         migrations.swappable_dependency(settings.AUTH_USER_MODEL),
     ]
 

@@ -173,3 +173,42 @@ def test_identifiers_typed_into_a_teaching_case_hold_it_back_until_decided(clien
     detail = client.get(reverse("conferences:case-detail", args=[case.uuid])).content.decode()
     assert "Checked by rules: 1 span released by Cass Champion" in detail
     assert "Passed" not in detail
+
+
+def test_the_acr_report_prints_learning_points_and_actions_through_the_gate(department):
+    import datetime
+
+    from django.utils import timezone
+
+    from conferences.models import Conference, ImprovementAction
+    from reporting.reports.acr import acr_report_build
+
+    start = timezone.now() - datetime.timedelta(days=2)
+    conference = make_conference(
+        department.neuro,
+        actor=department.champion,
+        start=start,
+        learning_points="Dr Olivia Nuñez missed it on the first read (MRN 4471203). "
+        "Grace Hall called.",
+    )
+    Conference.objects.filter(pk=conference.pk).update(status=Conference.Status.HELD)
+    ImprovementAction.objects.create(
+        section=department.neuro,
+        title="Template for Elinor Quist's clinic",
+        category=ImprovementAction.Category.values[0],
+        outcome="Agreed with Grace Hall on 3/14.",
+    )
+    span = open_spans(conference, "learning_points", GateContext()).unreleased[-1]
+    TextRelease.objects.create(
+        field_key=field_key(conference, "learning_points"),
+        span_digest=span.digest,
+        kind="NAME",
+        released_by=department.champion,
+    )
+    report = acr_report_build(sections=[department.neuro], start=start.date(), end=start.date())
+    (row,) = report.conferences
+    assert row.learning_points == (
+        "Dr [NAME] missed it on the first read (MRN [ID]). Grace Hall called."
+    )
+    printed = " ".join(f"{a.title} {a.outcome}" for a in report.actions)
+    assert "Elinor" not in printed and "Quist" not in printed and "3/14" not in printed

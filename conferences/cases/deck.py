@@ -19,6 +19,7 @@ from conferences.cases.models import AgendaItem, KeyImage, TeachingCase
 from conferences.cases.selectors import deck_items, vote_summaries
 from conferences.cases.services import slide_credits
 from conferences.meetings.models import Conference
+from conferences.text_sources import conference_text
 from peerlearning.lib.pdf import html_to_pdf
 
 PAPERS = {"a4": "A4 landscape", "letter": "letter landscape"}
@@ -88,6 +89,7 @@ def deck_html(conference: Conference, *, paper: str = "a4") -> tuple[str, dict[s
         "conferences/pdf/deck.html",
         {
             "conference": conference,
+            "conference_title": conference_text(conference, "title"),
             "slides": [s for s in slides if not s.held_back],
             "held_back": sum(1 for s in slides if s.held_back),
             "paper": PAPERS.get(paper, PAPERS["a4"]),

@@ -22,6 +22,7 @@ from conferences.cases.agenda import (
 from conferences.cases.deck import PAPERS, deck_pdf, slides_for
 from conferences.cases.models import AgendaItem
 from conferences.meetings.qr import qr_svg
+from conferences.text_sources import conference_text
 from peerlearning.access import ALL_ROLES, roles, signed_in
 from peerlearning.lib.audit import audit_record
 from peerlearning.models import AuditEvent, Role
@@ -124,6 +125,7 @@ def present(request, pk):
         "conferences/present.html",
         {
             "conference": conference,
+            "conference_title": conference_text(conference, "title"),
             "slides": slides,
             "check_in_url": check_in_url,
             "qr": qr_svg(check_in_url),

@@ -60,19 +60,25 @@ def _organizer() -> tuple[str, str]:
 def conference_ics(
     *,
     conference,
+    title: str,
+    location: str,
     attendee_email: str,
     attendee_name: str = "",
     method: str = "REQUEST",
     stamp: datetime.datetime,
 ) -> str:
-    """The calendar file inviting one person to a conference (or cancelling it)."""
+    """The calendar file inviting one person to a conference (or cancelling it).
+
+    ``title`` and ``location`` are the conference's texts as they may leave the champion's
+    hands (`conferences.text_sources.conference_text`).
+    """
     cancelled = method == "CANCEL"
     page = settings.SITE_URL + reverse("conferences:detail", args=[conference.pk])
     organizer_name, organizer_address = _organizer()
-    description = [f"Peer-learning conference: {conference.title}", f"Details: {page}"]
+    description = [f"Peer-learning conference: {title}", f"Details: {page}"]
     if conference.virtual_url:
         description.insert(1, f"Join online: {conference.virtual_url}")
-    location = conference.location or conference.virtual_url
+    location = location or conference.virtual_url
 
     lines = [
         "BEGIN:VCALENDAR",
@@ -86,7 +92,7 @@ def conference_ics(
         f"SEQUENCE:{conference.sequence}",
         f"DTSTART:{utc(conference.starts_at)}",
         f"DTEND:{utc(conference.ends_at)}",
-        f"SUMMARY:{escape_text(conference.title)}",
+        f"SUMMARY:{escape_text(title)}",
     ]
     if location:
         lines.append(f"LOCATION:{escape_text(location)}")

@@ -19,6 +19,7 @@ from conferences.meetings.models import (
     ImprovementActionChange,
     new_check_in_code,
 )
+from conferences.text_sources import conference_text
 from peerlearning.lib.audit import audit_record
 from peerlearning.lib.emails import email_enqueue
 from peerlearning.models import AuditEvent, Membership, OutboundEmail, Role, Section, User
@@ -49,11 +50,15 @@ def section_invitees(section: Section, extra: Iterable[User] = ()) -> list[User]
     return sorted(people.values(), key=lambda u: u.email)
 
 
-def _ics_store(*, conference: Conference, user: User, method: str, stamp) -> str:
+def _ics_store(
+    *, conference: Conference, texts: dict[str, str], user: User, method: str, stamp
+) -> str:
     """Write one invitee's calendar file to the default storage; return its path."""
     name = f"conferences/ics/{conference.pk}/{conference.sequence}-{method.lower()}-{user.pk}.ics"
     text = conference_ics(
         conference=conference,
+        title=texts["title"],
+        location=texts["location"],
         attendee_email=user.email,
         attendee_name=user.get_full_name(),
         method=method,
@@ -78,12 +83,15 @@ def _notify(
     already = set(OutboundEmail.objects.filter(key__in=keys.values()).values_list("key", flat=True))
     stamp = timezone.now()
     created = 0
+    texts = {name: conference_text(conference, name) for name in ("title", "location")}
     for user in people:
         if keys[user.pk] in already:
             continue
         attachments = []
         if method:
-            path = _ics_store(conference=conference, user=user, method=method, stamp=stamp)
+            path = _ics_store(
+                conference=conference, texts=texts, user=user, method=method, stamp=stamp
+            )
             attachments = [
                 {"filename": "conference.ics", "path": path, "mimetype": "text/calendar"}
             ]
@@ -99,6 +107,11 @@ def _notify(
     return created
 
 
+def _subject(what: str, conference: Conference) -> str:
+    """ "Tomorrow: <title>, <when>", the title as it may leave the champion's hands."""
+    return f"{what}: {conference_text(conference, 'title')}, {_subject_when(conference)}"
+
+
 def _subject_when(conference: Conference) -> str:
     return timezone.localtime(conference.starts_at).strftime("%a %d %b %Y, %H:%M")
 
@@ -108,7 +121,7 @@ def invitations_send(*, conference: Conference) -> int:
         conference=conference,
         people=section_invitees(conference.section, conference.presenters.all()),
         purpose="invitation",
-        subject=f"Conference invitation: {conference.title}, {_subject_when(conference)}",
+        subject=_subject("Conference invitation", conference),
         template="conference_invitation",
         method="REQUEST",
     )
@@ -224,7 +237,7 @@ def conference_update(
             conference=conference,
             people=people,
             purpose="cancel",
-            subject=f"Cancelled: {conference.title}, {_subject_when(conference)}",
+            subject=_subject("Cancelled", conference),
             template="conference_cancelled",
             method="CANCEL",
         )
@@ -233,7 +246,7 @@ def conference_update(
             conference=conference,
             people=people,
             purpose=f"update:{conference.sequence}",
-            subject=f"Conference changed: {conference.title}, {_subject_when(conference)}",
+            subject=_subject("Conference changed", conference),
             template="conference_update",
             method="REQUEST",
         )
@@ -259,7 +272,7 @@ def conference_reminders_enqueue(*, now: datetime.datetime | None = None) -> int
                 conference=conference,
                 people=section_invitees(conference.section, conference.presenters.all()),
                 purpose=f"reminder:{conference.starts_at:%Y%m%d%H%M}",
-                subject=f"Tomorrow: {conference.title}, {_subject_when(conference)}",
+                subject=_subject("Tomorrow", conference),
                 template="conference_reminder",
                 method=None,
             )

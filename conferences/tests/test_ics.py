@@ -22,8 +22,11 @@ def an_event(**overrides) -> Conference:
 
 
 def calendar(conference=None, **kwargs) -> str:
+    conference = conference or an_event()
     return conference_ics(
-        conference=conference or an_event(),
+        conference=conference,
+        title=conference.title,
+        location=conference.location,
         attendee_email="avery.okafor@example-hospital.org",
         attendee_name="Avery Okafor",
         stamp=datetime.datetime(2026, 11, 1, 9, 30, tzinfo=datetime.UTC),

@@ -24,7 +24,12 @@ from django.db.models.functions import TruncMonth
 from django.utils import timezone
 
 from conferences.models import Attendance, Conference, ImprovementAction
-from conferences.selectors import improvement_actions_for_report
+from conferences.selectors import (
+    action_text,
+    conference_text,
+    improvement_actions_for_report,
+    program_context,
+)
 from peerlearning.lib.months import month_start_at, months_between, next_month
 from peerlearning.models import Membership, Role, Section, User
 from reporting.reports import charts
@@ -432,18 +437,19 @@ def conferences_in(sections, start, end) -> tuple[list[ConferenceRow], int]:
         .select_related("section")
         .order_by("starts_at", "pk")
     )
+    context = program_context()
     held = [
         ConferenceRow(
             pk=c.pk,
             starts_at=timezone.localtime(c.starts_at),
             section=c.section.name,
-            title=c.title,
+            title=conference_text(c, "title", context=context),
             attendings=c.attendings,
             credited=c.credited_n,
             trainees=c.trainees,
             guests=c.guests,
             cme_hours=c.cme_hours,
-            learning_points=c.learning_points.strip(),
+            learning_points=conference_text(c, "learning_points", context=context).strip(),
         )
         for c in rows
     ]
@@ -453,17 +459,19 @@ def conferences_in(sections, start, end) -> tuple[list[ConferenceRow], int]:
 
 def _actions(sections, start, end) -> list[ActionRow]:
     rows = []
+    context = program_context()
     for action in improvement_actions_for_report(sections=sections, start=start, end=end):
+        origin_text = action_text(action, "origin_text", context=context)
         if action.conference_id:
             origin = f"Conference {timezone.localtime(action.conference.starts_at):%Y-%m-%d}" + (
-                f": {action.origin_text}" if action.origin_text else ""
+                f": {origin_text}" if origin_text else ""
             )
         else:
-            origin = action.origin_text or "—"
+            origin = origin_text or "—"
         rows.append(
             ActionRow(
                 section=action.section.name,
-                title=action.title,
+                title=action_text(action, "title", context=context),
                 category=action.get_category_display(),
                 origin=origin,
                 created_on=timezone.localtime(action.created_at).date(),
@@ -471,7 +479,7 @@ def _actions(sections, start, end) -> list[ActionRow]:
                 status=action.get_status_display(),
                 is_open=action.is_open,
                 escalated=action.escalated,
-                outcome=action.outcome.strip(),
+                outcome=action_text(action, "outcome", context=context).strip(),
                 closed_on=action.closed_on,
             )
         )

@@ -176,7 +176,7 @@ def scrub_edit(text: str, keys: CaseKeys) -> tuple[str, int]:
 
     The champion's edits of already scrubbed text must not shift its dates a second time,
     so dates are left as written; the gate's detector flags them for the champion to
-    release or replace (`conferences.services.cases.case_gate`).
+    release or replace (`conferences.cases.services.case_gate`).
     """
     if not text:
         return text, 0

@@ -121,7 +121,7 @@ def test_a_champion_builds_a_five_case_agenda_from_dicom_and_presents_it_with_a_
     page.get_by_label("Answer options").fill("* Subdural hematoma\nEpidural hematoma\nNormal")
     page.get_by_label("Answer", exact=True).fill("A thin left subdural hematoma.")
     page.get_by_role("button", name="Save and check").click()
-    expect(page.get_by_text("Saved. The check passed.")).to_be_visible()
+    expect(page.get_by_text("Saved. Checked by rules: nothing flagged.")).to_be_visible()
 
     # The agenda: add the fifth case, move it with the buttons, see the total.
     page.goto(f"{live_server.url}/conferences/{conference.pk}/agenda/")

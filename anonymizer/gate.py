@@ -22,10 +22,10 @@ from datetime import datetime
 from django.db import models, transaction
 from django.http import HttpRequest
 
+from anonymizer.engine.text import KnownIdentifiers
 from anonymizer.engine.textcheck import TextCheck, check_text
 from anonymizer.models import TextRelease
 from anonymizer.services import anonymizer_secret
-from anonymizer.text import KnownIdentifiers
 from peerlearning.lib.audit import audit_record
 from peerlearning.models import User
 

@@ -40,6 +40,7 @@ from anonymizer.engine.pixels import (
     render_png,
 )
 from anonymizer.engine.profile import Options
+from anonymizer.engine.text import KnownIdentifiers, scrub_text
 from anonymizer.engine.verify import (
     CaseIdentifiers,
     Finding,
@@ -48,7 +49,6 @@ from anonymizer.engine.verify import (
     verify_text,
 )
 from anonymizer.services import anonymizer_secret
-from anonymizer.text import KnownIdentifiers, scrub_text
 
 __all__ = [
     "PRESETS",

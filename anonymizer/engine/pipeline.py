@@ -23,7 +23,7 @@ from pydicom.dataelem import RawDataElement
 from pydicom.dataset import Dataset
 from pydicom.errors import InvalidDicomError
 
-from anonymizer.text import KnownIdentifiers, ScrubResult, forget_cases, scrub_text
+from anonymizer.engine.text import KnownIdentifiers, ScrubResult, forget_cases, scrub_text
 
 from .dates import case_date_offset
 from .dicom import (

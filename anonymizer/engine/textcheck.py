@@ -10,7 +10,7 @@ from __future__ import annotations
 from collections.abc import Iterable
 from dataclasses import dataclass
 
-from anonymizer.text import KnownIdentifiers, Replacement, scrub_text
+from anonymizer.engine.text import KnownIdentifiers, Replacement, scrub_text
 
 from .detect import Flag, detect
 

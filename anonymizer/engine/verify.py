@@ -25,7 +25,7 @@ from pydicom.dataset import Dataset
 from pydicom.multival import MultiValue
 from pydicom.tag import BaseTag
 
-from anonymizer.wordlists import COMMON_WORDS
+from anonymizer.engine.wordlists import COMMON_WORDS
 
 DUMMY_VALUE = "ANONYMIZED"
 DEFAULT_ALLOWED_PERSON_NAMES = frozenset({DUMMY_VALUE})

@@ -3,10 +3,10 @@
 import pytest
 
 from anonymizer.engine.detect import detect
+from anonymizer.engine.text import KnownIdentifiers, scrub_text
 from anonymizer.engine.textcheck import check_text
 from anonymizer.engine.vocabulary import word_list_installed
 from anonymizer.tests.corpus.evaluate import evaluate
-from anonymizer.text import KnownIdentifiers, scrub_text
 
 
 def flagged(text: str) -> list[str]:

@@ -10,9 +10,9 @@ from pydicom.uid import ExplicitVRBigEndian, ExplicitVRLittleEndian, ImplicitVRL
 from anonymizer.engine.dates import case_date_offset, shift_da
 from anonymizer.engine.dicom import DUMMY_TEXT, collect_identifiers, deidentify_dataset
 from anonymizer.engine.profile import Options
+from anonymizer.engine.text import KnownIdentifiers
 from anonymizer.engine.uids import UIDMapper
 from anonymizer.tests.factories import IDENTITY, make_image, sample_file, to_bytes, uid
-from anonymizer.text import KnownIdentifiers
 
 SECRET = "test-secret"
 CASE = "case-17"

@@ -5,7 +5,7 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from anonymizer.text import KnownIdentifiers, ScrubResult, name_tokens, scrub_text
+from anonymizer.engine.text import KnownIdentifiers, ScrubResult, name_tokens, scrub_text
 
 KNOWN = KnownIdentifiers.build(
     person_names=["QUILLFEATHER^ZANDRA^ORLAITH", "White^Peter", "Haverkampf^Dovrin^^Dr"],

@@ -9,7 +9,7 @@ from pydicom.datadict import tag_for_keyword
 from pydicom.dataset import Dataset
 from pydicom.tag import BaseTag
 
-from anonymizer.text import KnownIdentifiers, ScrubResult
+from anonymizer.engine.text import KnownIdentifiers, ScrubResult
 
 from .elements import _parse_da, _read, _vr_of
 from .raw import _NeedsDataset, _raw_items, _RawItem

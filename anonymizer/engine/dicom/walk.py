@@ -18,7 +18,7 @@ from pydicom.dataelem import DataElement, RawDataElement, empty_value_for_VR
 from pydicom.dataset import Dataset
 from pydicom.tag import BaseTag
 
-from anonymizer.text import KnownIdentifiers, ScrubResult, scrub_text
+from anonymizer.engine.text import KnownIdentifiers, ScrubResult, scrub_text
 
 from .. import dates
 from ..pixels import pixel_review_reasons

@@ -13,8 +13,8 @@ import sys
 from collections import Counter
 from dataclasses import dataclass, field
 
+from anonymizer.engine.text import KnownIdentifiers
 from anonymizer.engine.textcheck import check_text
-from anonymizer.text import KnownIdentifiers
 
 from . import KINDS, Document, load
 

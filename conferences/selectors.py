@@ -6,9 +6,9 @@ touching them; visibility is enforced by whoever calls them with a section they 
 
 from conferences.attendance.selectors import AttendanceForTargets as AttendanceForTargets
 from conferences.attendance.selectors import attendance_for_targets as attendance_for_targets
+from conferences.gated import action_text as action_text
+from conferences.gated import conference_text as conference_text
+from conferences.gated import program_context as program_context
 from conferences.meetings.selectors import (
     improvement_actions_for_report as improvement_actions_for_report,
 )
-from conferences.text_sources import action_text as action_text
-from conferences.text_sources import conference_text as conference_text
-from conferences.text_sources import program_context as program_context

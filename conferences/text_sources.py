@@ -2,7 +2,7 @@
 
 Teaching cases are held back from agendas while a flag is open (`case_check_run`); the
 texts of conferences and improvement actions are shown, printed and sent only through
-`gated_field`, which keeps each open flag replaced by its marker.
+`conferences.gated`, which keeps each open flag replaced by its marker.
 """
 
 from __future__ import annotations
@@ -12,13 +12,7 @@ import uuid
 from django.http import Http404
 from django.urls import reverse
 
-from anonymizer.gate import (
-    GateContext,
-    TextSource,
-    gated_field,
-    roster_context,
-    text_source_register,
-)
+from anonymizer.gate import GateContext, TextSource, roster_context, text_source_register
 from conferences.cases.models import TeachingCase
 from conferences.meetings.models import Conference, ImprovementAction
 from conferences.meetings.selectors import sections_with_role
@@ -35,22 +29,6 @@ ACTION_TEXTS = (
     ("origin_text", "Where it came from"),
     ("outcome", "Outcome"),
 )
-
-
-def program_context() -> GateContext:
-    """For a section's own texts: the roster's names are replaced wherever they appear."""
-    return roster_context()
-
-
-def conference_text(
-    conference: Conference, name: str, *, context: GateContext | None = None
-) -> str:
-    """A conference's text as it may reach a screen, an e-mail, an .ics file or a report."""
-    return gated_field(conference, name, context=context or program_context())
-
-
-def action_text(action: ImprovementAction, name: str, *, context: GateContext | None = None) -> str:
-    return gated_field(action, name, context=context or program_context())
 
 
 # Teaching cases -------------------------------------------------------------------------
@@ -156,7 +134,7 @@ def register() -> None:
             save=_conference_save,
             back_url=lambda c: reverse("conferences:detail", args=[c.pk]),
             title=lambda c: f"the conference of {c.starts_at:%d %b %Y}",
-            context=lambda c: program_context(),
+            context=lambda c: roster_context(),
         )
     )
     text_source_register(
@@ -167,6 +145,6 @@ def register() -> None:
             save=_action_save,
             back_url=lambda a: reverse("conferences:action-detail", args=[a.pk]),
             title=lambda a: f"improvement action {a.pk}",
-            context=lambda a: program_context(),
+            context=lambda a: roster_context(),
         )
     )

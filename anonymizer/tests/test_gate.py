@@ -6,9 +6,9 @@ from django.urls import reverse
 from anonymizer.gate import NO_CONTEXT, GateContext, field_key, gated_text, texts_gate
 from anonymizer.models import TextRelease
 from conferences.cases.services import teaching_case_update
+from conferences.gated import conference_text
 from conferences.tests.conftest import make_conference
 from conferences.tests.teaching import ready_case
-from conferences.text_sources import conference_text
 from peerlearning.models import AuditEvent
 
 pytestmark = pytest.mark.django_db

@@ -18,8 +18,8 @@ from django.utils import timezone
 from conferences.cases.models import AgendaItem, KeyImage, TeachingCase
 from conferences.cases.selectors import deck_items, vote_summaries
 from conferences.cases.services import slide_credits
+from conferences.gated import conference_text
 from conferences.meetings.models import Conference
-from conferences.text_sources import conference_text
 from peerlearning.lib.pdf import html_to_pdf
 
 PAPERS = {"a4": "A4 landscape", "letter": "letter landscape"}

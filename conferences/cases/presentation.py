@@ -21,8 +21,8 @@ from conferences.cases.agenda import (
 )
 from conferences.cases.deck import PAPERS, deck_pdf, slides_for
 from conferences.cases.models import AgendaItem
+from conferences.gated import conference_text
 from conferences.meetings.qr import qr_svg
-from conferences.text_sources import conference_text
 from peerlearning.access import ALL_ROLES, roles, signed_in
 from peerlearning.lib.audit import audit_record
 from peerlearning.models import AuditEvent, Role

@@ -12,6 +12,7 @@ from django.db import IntegrityError, transaction
 from django.db.models import Q
 from django.utils import timezone
 
+from conferences.gated import conference_text
 from conferences.meetings.ics import conference_ics
 from conferences.meetings.models import (
     Conference,
@@ -19,7 +20,6 @@ from conferences.meetings.models import (
     ImprovementActionChange,
     new_check_in_code,
 )
-from conferences.text_sources import conference_text
 from peerlearning.lib.audit import audit_record
 from peerlearning.lib.emails import email_enqueue
 from peerlearning.models import AuditEvent, Membership, OutboundEmail, Role, Section, User

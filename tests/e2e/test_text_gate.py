@@ -5,9 +5,9 @@ import os
 import pytest
 from playwright.sync_api import expect
 
+from conferences.gated import conference_text
 from conferences.models import Conference
 from conferences.tests.conftest import make_conference
-from conferences.text_sources import conference_text
 from peerlearning.testing import PASSWORD
 
 pytestmark = pytest.mark.e2e

@@ -22,14 +22,15 @@ from dataclasses import dataclass
 
 from pydicom import dcmread
 from pydicom.dataset import Dataset
-from pydicom.errors import InvalidDicomError
 
 from anonymizer.engine.dicom import DUMMY_TEXT, IDENTIFYING_KEYWORDS
 from anonymizer.engine.ocr import ocr_available, propose_rectangles
 from anonymizer.engine.pipeline import (
+    TooDeeplyNested,
     case_identifiers,
     deidentify_to_bytes,
     forget_case_data,
+    read_dicom,
     scrub_case_text,
 )
 from anonymizer.engine.pixels import (
@@ -220,15 +221,10 @@ def _text_position(finding: Finding) -> str:
 def read_dataset(data: bytes, *, headers_only: bool = False) -> Dataset | None:
     """A DICOM dataset from bytes, or None when the bytes are not a DICOM object."""
     try:
-        ds = dcmread(io.BytesIO(data), stop_before_pixels=headers_only)
-    except InvalidDicomError:
-        try:
-            ds = dcmread(io.BytesIO(data), stop_before_pixels=headers_only, force=True)
-        except Exception:  # unreadable means "not DICOM" here
-            return None
-    except Exception:
+        ds = read_dicom(data, stop_before_pixels=headers_only)
+    except TooDeeplyNested:
         return None
-    if "SOPClassUID" not in ds or "SOPInstanceUID" not in ds:
+    if ds is None or "SOPClassUID" not in ds or "SOPInstanceUID" not in ds:
         return None
     return ds
 

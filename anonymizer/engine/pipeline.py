@@ -151,7 +151,7 @@ def read_dicom(
         pass
     except RecursionError:
         raise TooDeeplyNested from None
-    except (OSError, ValueError, EOFError, KeyError, TypeError, AttributeError):
+    except Exception:  # anything unreadable is simply not DICOM here
         return None
     # Files without the 128-byte preamble are still DICOM if they parse as a dataset.
     try:

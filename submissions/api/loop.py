@@ -50,7 +50,7 @@ class Step(APIView):
     def act(self, request, submission, values: dict, **kwargs) -> None:
         raise NotImplementedError
 
-    @extend_schema(responses=SubmissionSerializer)
+    @extend_schema(request=None, responses=SubmissionSerializer)
     def post(self, request, pk, **kwargs):
         submission = self.find(request, pk)
         if not isinstance(request.data, dict):
@@ -189,6 +189,23 @@ class QueueTriage(ChampionStep):
 
     form_class = TriageForm
 
+    @extend_schema(
+        request=inline_serializer(
+            "QueueTriage",
+            {
+                "reason": serializers.CharField(),
+                "reason_detail": serializers.CharField(required=False),
+                "significance": serializers.CharField(required=False),
+                "conference_candidate": serializers.BooleanField(required=False),
+                "counted": serializers.BooleanField(required=False),
+                "not_counted_reason": serializers.CharField(required=False),
+            },
+        ),
+        responses=SubmissionSerializer,
+    )
+    def post(self, request, pk, **kwargs):
+        return super().post(request, pk, **kwargs)
+
     def act(self, request, submission, values, **kwargs):
         services.submission_triage(submission=submission, actor=request.user, **values)
 
@@ -210,6 +227,19 @@ class QueueReader(ChampionStep):
             "reader": data.get("original_reader_email") or "",
         }
 
+    @extend_schema(
+        request=inline_serializer(
+            "QueueReader",
+            {
+                "original_reader_email": serializers.EmailField(),
+                "original_reader_outside": serializers.BooleanField(required=False),
+            },
+        ),
+        responses=SubmissionSerializer,
+    )
+    def post(self, request, pk, **kwargs):
+        return super().post(request, pk, **kwargs)
+
     def act(self, request, submission, values, **kwargs):
         services.reader_assign(
             submission=submission,
@@ -222,12 +252,26 @@ class QueueReader(ChampionStep):
 class QueueNote(ChampionStep):
     form_class = NoteForm
 
+    @extend_schema(
+        request=inline_serializer("QueueNote", {"text": serializers.CharField()}),
+        responses=SubmissionSerializer,
+    )
+    def post(self, request, pk, **kwargs):
+        return super().post(request, pk, **kwargs)
+
     def act(self, request, submission, values, **kwargs):
         services.note_add(submission=submission, actor=request.user, text=values["text"])
 
 
 class QueueRoute(ChampionStep):
     """Route to the quality team (`note` optional)."""
+
+    @extend_schema(
+        request=inline_serializer("QueueRoute", {"note": serializers.CharField(required=False)}),
+        responses=SubmissionSerializer,
+    )
+    def post(self, request, pk, **kwargs):
+        return super().post(request, pk, **kwargs)
 
     def act(self, request, submission, values, **kwargs):
         services.submission_route_to_quality(

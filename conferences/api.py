@@ -28,6 +28,7 @@ from conferences.meetings.selectors import (
 from conferences.meetings.services import conference_create
 from conferences.roles import MANAGERS
 from peerlearning.access import ALL_ROLES, roles_access, user_sections_with_role
+from peerlearning.lib.audit import AuditedRead, AuditedReadAPIMixin
 from peerlearning.models import Section
 
 
@@ -122,10 +123,11 @@ class AttendanceSerializer(serializers.ModelSerializer):
         return attendance.user.email if attendance.user_id else ""
 
 
-class ConferenceAttendance(generics.ListAPIView):
+class ConferenceAttendance(AuditedReadAPIMixin, generics.ListAPIView):
     """Who attended: e-mail (empty for guests), minutes present, credited, how recorded."""
 
     access = roles_access(*ATTENDANCE_READERS)
+    audited_read = AuditedRead("conferences.conference", what="attendance")
     serializer_class = AttendanceSerializer
     pagination_class = None
 

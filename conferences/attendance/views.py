@@ -27,6 +27,7 @@ from conferences.meetings.forms import members_of
 from conferences.meetings.selectors import conference_get_for_manager, conference_get_for_user
 from conferences.roles import MANAGERS, RECORDING_ATTESTERS
 from peerlearning.access import roles, signed_in
+from peerlearning.lib.audit import audited_read
 
 MAX_MINUTES = 720
 
@@ -44,6 +45,7 @@ def _minutes(value: str | None) -> int | None:
 
 
 @roles(*MANAGERS)
+@audited_read("conferences.conference", what="attendance")
 def roster(request, pk):
     """Tick who was there. With htmx each change saves one row; without, the form saves all."""
     conference = conference_get_for_manager(user=request.user, pk=pk)

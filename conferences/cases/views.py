@@ -44,6 +44,7 @@ from conferences.cases.services import (
 )
 from conferences.meetings.selectors import sections_by_role
 from peerlearning.access import ALL_ROLES, roles, signed_in
+from peerlearning.lib.audit import audit_shown, audited_read
 from peerlearning.models import Role, Section
 
 IMAGE_CACHE = "private, max-age=3600"
@@ -72,6 +73,7 @@ def _findings_for_display(case: TeachingCase) -> list[dict]:
 
 
 @roles(*ALL_ROLES)
+@audited_read("conferences.teachingcase", id_kwarg=None)
 def case_list(request):
     """The library: every case this person may see, searchable."""
     held = sections_by_role(request.user)
@@ -93,6 +95,7 @@ def case_list(request):
     page = Paginator(cases.library(user=request.user, filters=filters, held=held), 25).get_page(
         request.GET.get("page")
     )
+    audit_shown(request, objects=page.object_list)
     return render(
         request,
         "conferences/case_list.html",
@@ -144,8 +147,10 @@ def case_create(request):
 
 
 @roles(*ALL_ROLES)
+@audited_read("conferences.teachingcase", id_kwarg=None)
 def case_detail(request, case):
     case = cases.teaching_case_get_for_viewer(user=request.user, case_uuid=case)
+    audit_shown(request, obj=case)
     manage = case.section_id in cases.championed(request.user)
     context = {
         "case": case,

@@ -71,6 +71,28 @@ READS: dict[str, Read] = {
         api=True,
         listed=lambda w: [w.suggestion.pk],
     ),
+    "conferences:cases": Read(
+        "champion", object_type="conferences.teachingcase", listed=lambda w: [w.teaching_case.pk]
+    ),
+    "conferences:case-detail": Read(
+        "champion",
+        lambda w: {"case": w.teaching_case.uuid},
+        object_type="conferences.teachingcase",
+        object_id=lambda w: w.teaching_case.pk,
+    ),
+    "conferences:roster": Read(
+        "champion",
+        lambda w: {"pk": w.neuro_conference.pk},
+        object_type="conferences.conference",
+        object_id=lambda w: w.neuro_conference.pk,
+    ),
+    "api:conference-attendance": Read(
+        "champion",
+        lambda w: {"pk": w.neuro_conference.pk},
+        object_type="conferences.conference",
+        object_id=lambda w: w.neuro_conference.pk,
+        api=True,
+    ),
     "outbox-detail": Read(
         "site_admin",
         lambda w: {"pk": w.email.pk},
@@ -173,6 +195,11 @@ PENDING: set[str] = {
     for name in ACCESS
     if name.split(":")[0] in ("conferences", "reporting", "anonymizer")
     or name.startswith("api:conference")
+} - {
+    "conferences:cases",
+    "conferences:case-detail",
+    "conferences:roster",
+    "api:conference-attendance",
 }
 
 

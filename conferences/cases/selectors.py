@@ -38,6 +38,7 @@ from conferences.cases.models import (
 from conferences.meetings.models import Conference
 from conferences.meetings.selectors import member_section_ids, sections_by_role, sections_with_role
 from peerlearning.models import Role, User
+from submissions.disclosure import disclosure_for
 from submissions.models import Submission
 from submissions.selectors import champion_submissions
 
@@ -157,10 +158,28 @@ def case_sources_for(*, user: User, case: TeachingCase) -> tuple[list[Submission
     return mine, case.sources.count() - len(mine)
 
 
-def case_detail_parts(case: TeachingCase) -> dict:
+def credits_visible_to(*, viewer: User, case: TeachingCase) -> list[CreditConsent]:
+    """The case's credit requests this viewer may see by name (submissions/disclosure.py):
+    never a source's submitter to its original reader (unless the submitter signed), nor a
+    reader to a submitter who did not name them. The viewer's own request always shows."""
+    hidden = set()
+    for source in case.sources.select_related("submitter", "original_reader"):
+        disclosure = disclosure_for(viewer=viewer, submission=source)
+        if not disclosure.knows_submitter:
+            hidden.add((CreditConsent.As.SUBMITTER, source.submitter_id))
+        if source.original_reader_id and not disclosure.knows_reader:
+            hidden.add((CreditConsent.As.READER, source.original_reader_id))
+    return [
+        consent
+        for consent in case.credits.select_related("person")
+        if consent.person_id == viewer.pk or (consent.credited_as, consent.person_id) not in hidden
+    ]
+
+
+def case_detail_parts(case: TeachingCase, *, viewer: User) -> dict:
     return {
         "key_images": list(case.key_images.select_related("image")),
-        "credits": list(case.credits.select_related("person")),
+        "credits": credits_visible_to(viewer=viewer, case=case),
         "agenda": list(
             case.agenda_items.select_related("conference").order_by("-conference__starts_at")
         ),

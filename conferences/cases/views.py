@@ -149,7 +149,7 @@ def case_detail(request, case):
     context = {
         "case": case,
         "manage": manage,
-        **cases.case_detail_parts(case),
+        **cases.case_detail_parts(case, viewer=request.user),
         "slide_credits": slide_credits(case),
     }
     if manage:

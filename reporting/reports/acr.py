@@ -486,9 +486,11 @@ def acr_report_build(
     department: bool = False,
     today: datetime.date | None = None,
     progress: Progress = _no_progress,
+    viewer: User | None = None,
 ) -> AcrReport:
     """The annual report's figures for these sections, months `start` to `end` (whole months;
-    a period that is not over yet runs through this month)."""
+    a period that is not over yet runs through this month), as `viewer` (who asked for it)
+    may see them: without the submissions the viewer read."""
     today = today or timezone.localdate()
     sections = sorted(sections, key=lambda s: s.name)
     if not sections:
@@ -497,7 +499,7 @@ def acr_report_build(
     through = min(end, today)
     months = months_between(start, through) or [start]
     progress(5, "Targets and participation")
-    ledgers = ledgers_build(sections=sections, months=months)
+    ledgers = ledgers_build(sections=sections, months=months, viewer=viewer)
     radiologists = radiologist_rows(ledgers, months)
     with_target = [r for r in radiologists if r.has_target]
     attendance_known = all(ledger.attendance is not None for ledger in ledgers.values())

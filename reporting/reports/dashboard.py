@@ -23,7 +23,7 @@ from django.utils.safestring import mark_safe
 
 from conferences.models import ImprovementAction
 from peerlearning.lib.figures import figures_cached
-from peerlearning.models import Section
+from peerlearning.models import Section, User
 from reporting.months import months_between
 from reporting.reports import charts
 from reporting.reports.acr import (
@@ -34,7 +34,7 @@ from reporting.reports.acr import (
     conferences_in,
     radiologist_rows,
 )
-from reporting.targets.ledger import FIGURES_TTL, PROGRAM, ledgers_build
+from reporting.targets.ledger import FIGURES_TTL, PROGRAM, ledgers_build, viewer_figures_key
 from submissions.models import Reason
 
 RECENT_CONFERENCES = 24
@@ -119,7 +119,11 @@ def _attendance_series(rows: list[ConferenceRow], sections) -> list[charts.Serie
 
 
 def leader_dashboard(
-    *, sections: QuerySet[Section] | list[Section], year: int | None = None, today=None
+    *,
+    sections: QuerySet[Section] | list[Section],
+    viewer: User | None,
+    year: int | None = None,
+    today=None,
 ) -> LeaderDashboard:
     today = today or timezone.localdate()
     year = year or today.year
@@ -127,7 +131,7 @@ def leader_dashboard(
     start = datetime.date(year, 1, 1)
     through = min(datetime.date(year, 12, 31), today)
     months = months_between(start, through) or [start]
-    ledgers = ledgers_build(sections=sections, months=months) if sections else {}
+    ledgers = ledgers_build(sections=sections, months=months, viewer=viewer) if sections else {}
     radiologists = radiologist_rows(ledgers, months)
     with_target = [r for r in radiologists if r.has_target]
     with_attendance = [r for r in radiologists if r.has_attendance_target]
@@ -219,7 +223,12 @@ def leader_dashboard(
 
 
 def leader_dashboard_html(
-    *, sections: QuerySet[Section] | list[Section], year: int, today: datetime.date, links: bool
+    *,
+    sections: QuerySet[Section] | list[Section],
+    viewer: User | None,
+    year: int,
+    today: datetime.date,
+    links: bool,
 ) -> str:
     """The dashboard's figures as HTML (`leader.html#figures`), from the cache while nothing
     they count has changed. `links`: to the leaders' other pages (site administrators get none).
@@ -228,9 +237,13 @@ def leader_dashboard_html(
     took as long as the rest of a cached request.
     """
     sections = sorted(sections, key=lambda s: s.name)
+    start = datetime.date(year, 1, 1)
+    months = months_between(start, min(datetime.date(year, 12, 31), today)) or [start]
+    # A leader who read some of these submissions gets figures without them, kept apart.
+    viewer_key = viewer_figures_key(sections=sections, months=months, viewer=viewer)
 
     def render() -> str:
-        dashboard = leader_dashboard(sections=sections, year=year, today=today)
+        dashboard = leader_dashboard(sections=sections, viewer=viewer, year=year, today=today)
         return render_to_string(
             "reporting/leader.html#figures", {"dashboard": dashboard, "is_leader": links}
         )
@@ -242,6 +255,7 @@ def leader_dashboard_html(
         today.isoformat(),
         ",".join(str(s.pk) for s in sections),
         int(links),
+        viewer_key,
         compute=render,
         ttl=FIGURES_TTL,
     )

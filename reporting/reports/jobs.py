@@ -200,6 +200,7 @@ def _generate_acr(report: GeneratedReport, progress) -> tuple[bytes, str]:
         end=datetime.date.fromisoformat(params["end"]),
         department=params.get("department", False),
         progress=progress,
+        viewer=report.requested_by,
     )
     progress(40, "Writing the file" if report.file_format != "pdf" else "Laying out the PDF")
     content = acr_files.acr_report_bytes(built, report.file_format)
@@ -214,7 +215,7 @@ def _generate_oppe_batch(report: GeneratedReport, progress) -> tuple[bytes, str]
     people = oppe_report.oppe_batch_radiologists(sections=sections)
     progress(5, f"{len(people)} radiologists")
     content = oppe_report.oppe_batch_zip(
-        radiologists=people, start=start, end=end, progress=progress
+        radiologists=people, start=start, end=end, progress=progress, viewer=report.requested_by
     )
     return content, f"oppe-reports-{start:%Y-%m}-{end:%Y-%m}.zip"
 

@@ -21,6 +21,7 @@ from reporting.oppe.sources import (
     fppe_event_save,
 )
 from reporting.reports.oppe import _local_bounds
+from submissions.disclosure import countable_by
 from submissions.models import Submission
 
 # The ABR MOC Part 4 participation letter -------------------------------------------------------
@@ -51,9 +52,15 @@ class MocLetter:
 
 
 def moc_letter_build(
-    *, radiologist: User, year: int, signatory: User | None = None, today=None
+    *,
+    radiologist: User,
+    year: int,
+    viewer: User | None,
+    signatory: User | None = None,
+    today=None,
 ) -> MocLetter:
-    """What the letter certifies: the radiologist's submissions and conferences in a year.
+    """What the letter certifies: the radiologist's submissions and conferences in a year,
+    without the submissions `viewer` (who asked for the letter) read.
 
     Signed by the program leader: the leader asking for it, else a current leader of one of
     the radiologist's sections (first by name), else a blank line.
@@ -69,8 +76,11 @@ def moc_letter_build(
     sections = list(
         Section.objects.filter(pk__in=section_ids).order_by("name").values_list("name", flat=True)
     )
-    submissions = Submission.objects.filter(
-        submitter=radiologist, created_at__gte=first, created_at__lt=after
+    submissions = countable_by(
+        Submission.objects.filter(
+            submitter=radiologist, created_at__gte=first, created_at__lt=after
+        ),
+        viewer=viewer,
     ).count()
     conferences = Attendance.objects.filter(
         user=radiologist,

@@ -59,6 +59,12 @@ from reporting.targets.exports import _text
 from reporting.targets.ledger import ZERO, ledgers_build
 from submissions.models import RequiredAction
 
+# Who an OPPE report is for: leaders (the default), or the radiologist themself.
+LEADERS = "leader"
+SELF = "self"
+# The PL feedback competency is never shown to leaders over less than this.
+FOLLOWUP_MIN_MONTHS = 6
+
 ACCEPTABLE = "acceptable"
 NEEDS_IMPROVEMENT = "needs_improvement"
 NOT_APPLICABLE = "not_applicable"
@@ -156,10 +162,25 @@ class OppeReport:
     evaluations: list[EvaluationSummary]
     referral: OppeReferral | None
     metrics: list[Metric] = field(default_factory=list)
+    # "leader": the PL feedback competency is one word over a whole fixed period, with no
+    # count of follow-ups (they rest on discrepancies the radiologist received);
+    # "self": the radiologist's own report, with the details.
+    audience: str = "leader"
+    followup_period: tuple[datetime.date, datetime.date] | None = None
+
+    @property
+    def for_leaders(self) -> bool:
+        return self.audience == LEADERS
 
     @property
     def needs_improvement(self) -> list[Metric]:
         return [m for m in self.metrics if m.rating == NEEDS_IMPROVEMENT]
+
+    @property
+    def needs_improvement_for_index(self) -> list[Metric]:
+        """What a batch's index.csv lists: never the PL feedback competency, which would turn
+        the index into a list of who received discrepancies."""
+        return [m for m in self.needs_improvement if m.key != "followup"]
 
     @property
     def file_name(self) -> str:
@@ -248,7 +269,22 @@ def _metrics(report: OppeReport) -> list[Metric]:
         )
     )
 
-    if follow.asked:
+    if report.for_leaders:
+        met = not follow.asked or follow.confirmed_percent >= policy.followup_confirmed_percent
+        first, last = report.followup_period
+        metrics.append(
+            Metric(
+                key="followup",
+                competency="Interpersonal and communication skills",
+                name="PL feedback: follow-up actions (addenda, calls) confirmed",
+                # One word, the same whether nothing was asked or everything was done.
+                value=f"{'Meets' if met else 'Does not meet'} ({first:%b %Y} – {last:%b %Y})",
+                threshold=f"≥ {policy.followup_confirmed_percent}% confirmed, over the whole "
+                "OPPE period",
+                rating=ACCEPTABLE if met else NEEDS_IMPROVEMENT,
+            )
+        )
+    elif follow.asked:
         median = follow.median_hours
         value = (
             f"{follow.confirmed} of {follow.asked} follow-up actions confirmed "
@@ -257,22 +293,23 @@ def _metrics(report: OppeReport) -> list[Metric]:
             + (f"; {follow.done_by_others} done by a champion" if follow.done_by_others else "")
             + (f"; {follow.still_open} still open" if follow.still_open else "")
         )
-    else:
+    if not report.for_leaders and not follow.asked:
         value = "Feedback on the radiologist's studies asked for no follow-up action"
-    metrics.append(
-        Metric(
-            key="followup",
-            competency="Interpersonal and communication skills",
-            name="PL feedback: follow-up actions (addenda, calls) confirmed",
-            value=value,
-            threshold=f"≥ {policy.followup_confirmed_percent}% confirmed",
-            rating=NOT_APPLICABLE
-            if not follow.asked
-            else ACCEPTABLE
-            if follow.confirmed_percent >= policy.followup_confirmed_percent
-            else NEEDS_IMPROVEMENT,
+    if not report.for_leaders:
+        metrics.append(
+            Metric(
+                key="followup",
+                competency="Interpersonal and communication skills",
+                name="PL feedback: follow-up actions (addenda, calls) confirmed",
+                value=value,
+                threshold=f"≥ {policy.followup_confirmed_percent}% confirmed",
+                rating=NOT_APPLICABLE
+                if not follow.asked
+                else ACCEPTABLE
+                if follow.confirmed_percent >= policy.followup_confirmed_percent
+                else NEEDS_IMPROVEMENT,
+            )
         )
-    )
 
     per_month = part.per_month
     if per_month is None:
@@ -313,21 +350,42 @@ def _metrics(report: OppeReport) -> list[Metric]:
     return metrics
 
 
+def followup_period(
+    policy: OppePolicy, start: datetime.date, end: datetime.date
+) -> tuple[datetime.date, datetime.date]:
+    """The fixed period leaders see the PL feedback competency over: the whole OPPE
+    periods that hold `start` and `end`, and never less than FOLLOWUP_MIN_MONTHS, so no
+    choice of dates narrows it to one discrepancy."""
+    first = policy.period_containing(start)[0]
+    last = policy.period_containing(end)[1]
+    months = (last.year - first.year) * 12 + last.month - first.month + 1
+    if months < FOLLOWUP_MIN_MONTHS:
+        shortfall = first.month - 1 + FOLLOWUP_MIN_MONTHS
+        last = datetime.date(first.year + shortfall // 12, shortfall % 12 + 1, 1)
+        last -= datetime.timedelta(days=1)
+    return first, last
+
+
 def _followups(ids: list[int], start, end) -> dict[int, FollowUp]:
-    """Per radiologist, the actions feedback on their studies asked for (one query)."""
+    """Per radiologist, the actions feedback on their studies asked for (one query). An
+    open action not yet due is not counted yet: it says nothing about follow-through."""
     first, after = _local_bounds(start, end)
     found = {pk: FollowUp() for pk in ids}
-    rows = RequiredAction.objects.filter(
-        submission__original_reader_id__in=ids,
-        submission__feedback_sent_at__isnull=False,
-        submission__created_at__gte=first,
-        submission__created_at__lt=after,
-    ).values_list(
-        "submission__original_reader_id",
-        "submission__feedback_sent_at",
-        "due_at",
-        "done_at",
-        "done_by_id",
+    rows = (
+        RequiredAction.objects.filter(
+            submission__original_reader_id__in=ids,
+            submission__feedback_sent_at__lte=timezone.now(),
+            submission__created_at__gte=first,
+            submission__created_at__lt=after,
+        )
+        .exclude(done_at__isnull=True, due_at__gt=timezone.now())
+        .values_list(
+            "submission__original_reader_id",
+            "submission__feedback_sent_at",
+            "due_at",
+            "done_at",
+            "done_by_id",
+        )
     )
     for reader_id, sent_at, due_at, done_at, done_by_id in rows:
         item = found[reader_id]
@@ -343,7 +401,9 @@ def _followups(ids: list[int], start, end) -> dict[int, FollowUp]:
     return found
 
 
-def _participation(people: list[User], start, end, today) -> dict[int, Participation]:
+def _participation(
+    people: list[User], start, end, today, viewer: User | None
+) -> dict[int, Participation]:
     """Submissions and attendance against the sections' targets, added up over sections."""
     found = {p.pk: Participation() for p in people}
     months = months_between(month_of(start), min(end, today))
@@ -354,7 +414,7 @@ def _participation(people: list[User], start, end, today) -> dict[int, Participa
             user__in=people, role__in=(Role.RADIOLOGIST, Role.TRAINEE)
         ).values("section_id")
     ).order_by("name")
-    ledgers = ledgers_build(sections=sections, months=months)
+    ledgers = ledgers_build(sections=sections, months=months, viewer=viewer)
     by_month: dict[int, dict[datetime.date, list]] = defaultdict(
         lambda: defaultdict(lambda: [ZERO, 0, 0])
     )
@@ -409,8 +469,11 @@ def oppe_reports_build(
     end: datetime.date,
     today: datetime.date | None = None,
     policy: OppePolicy | None = None,
+    viewer: User | None = None,
+    audience: str = LEADERS,
 ) -> list[OppeReport]:
-    """The OPPE report of each radiologist for one period, in a fixed number of queries."""
+    """The OPPE report of each radiologist for one period, in a fixed number of queries, as
+    `viewer` (who asked for it) may see it."""
     today = today or timezone.localdate()
     policy = policy or OppePolicy.load()
     people = list(radiologists)
@@ -425,8 +488,9 @@ def oppe_reports_build(
         radiologists=ids, on=min(end, today), warning_days=policy.credential_warning_days
     )
     fppe = fppe_summaries(radiologists=ids, start=start, end=end)
-    followups = _followups(ids, start, end)
-    participation = _participation(people, start, end, today)
+    fixed = followup_period(policy, start, end) if audience == LEADERS else (start, end)
+    followups = _followups(ids, *fixed)
+    participation = _participation(people, start, end, today, viewer)
     evaluations = _evaluations(ids, start, end)
     referrals = {
         r.radiologist_id: r
@@ -450,14 +514,31 @@ def oppe_reports_build(
             fppe=fppe[person.pk],
             evaluations=evaluations.get(person.pk, []),
             referral=referrals.get(person.pk),
+            audience=audience,
+            followup_period=fixed,
         )
         report.metrics = _metrics(report)
         reports.append(report)
     return reports
 
 
-def oppe_report_build(*, radiologist: User, start, end, today=None) -> OppeReport:
-    return oppe_reports_build(radiologists=[radiologist], start=start, end=end, today=today)[0]
+def oppe_report_build(
+    *,
+    radiologist: User,
+    start,
+    end,
+    today=None,
+    viewer: User | None = None,
+    audience: str = LEADERS,
+) -> OppeReport:
+    return oppe_reports_build(
+        radiologists=[radiologist],
+        start=start,
+        end=end,
+        today=today,
+        viewer=viewer,
+        audience=audience,
+    )[0]
 
 
 def oppe_report_html(report: OppeReport) -> str:
@@ -488,6 +569,7 @@ def oppe_batch_zip(
     end: datetime.date,
     progress: Progress,
     chunk: int = 50,
+    viewer: User | None = None,
 ) -> bytes:
     """One PDF per radiologist in a zip, with an index; built in chunks of radiologists so
     the figures of the whole department are never held at once."""
@@ -500,7 +582,9 @@ def oppe_batch_zip(
     with zipfile.ZipFile(buffer, "w", zipfile.ZIP_DEFLATED) as archive:
         for offset in range(0, len(radiologists), chunk):
             group = radiologists[offset : offset + chunk]
-            for report in oppe_reports_build(radiologists=group, start=start, end=end):
+            for report in oppe_reports_build(
+                radiologists=group, start=start, end=end, viewer=viewer
+            ):
                 # The id keeps two colleagues with the same name apart.
                 name = report.file_name.replace("oppe-", f"oppe-{report.radiologist.pk}-", 1)
                 archive.writestr(name, oppe_report_pdf(report))
@@ -509,7 +593,7 @@ def oppe_batch_zip(
                         _text(report.radiologist.display_name),
                         report.radiologist.npi,
                         name,
-                        "; ".join(m.competency for m in report.needs_improvement),
+                        "; ".join(m.competency for m in report.needs_improvement_for_index),
                     ]
                 )
                 done += 1

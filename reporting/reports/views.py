@@ -27,7 +27,7 @@ from reporting.reports import jobs as report_jobs
 from reporting.reports.dashboard import leader_dashboard_html
 from reporting.reports.forms import AcrReportForm, MocYearForm, OppeBatchForm, OppeReferralForm
 from reporting.reports.moc import moc_letter_build, moc_letter_pdf, oppe_referral_set
-from reporting.reports.oppe import oppe_report_build, oppe_report_pdf
+from reporting.reports.oppe import LEADERS, SELF, oppe_report_build, oppe_report_pdf
 
 logger = logging.getLogger(__name__)
 
@@ -70,7 +70,7 @@ def leader(request):
         "reporting/leader.html",
         {
             "figures": leader_dashboard_html(
-                sections=shown, year=year, today=today, links=is_leader
+                sections=shown, viewer=request.user, year=year, today=today, links=is_leader
             )
             if shown
             else "",
@@ -190,9 +190,11 @@ def report_download(request, pk: int):
 # OPPE reports and MOC letters, one radiologist -------------------------------------------------
 
 
-def _oppe_pdf(request, person: User) -> HttpResponse:
+def _oppe_pdf(request, person: User, *, audience: str) -> HttpResponse:
     _, start, end = PeriodForm.period(request.GET, OppePolicy.load())
-    report = oppe_report_build(radiologist=person, start=start, end=end)
+    report = oppe_report_build(
+        radiologist=person, start=start, end=end, viewer=request.user, audience=audience
+    )
     audit_record(
         action=AuditEvent.Action.DOWNLOAD,
         obj=person,
@@ -204,17 +206,21 @@ def _oppe_pdf(request, person: User) -> HttpResponse:
 
 @leaders
 def oppe_pdf(request, pk: int):
-    return _oppe_pdf(request, oppe_radiologist_get_for_user(user=request.user, pk=pk))
+    person = oppe_radiologist_get_for_user(user=request.user, pk=pk)
+    # A leader opening their own report still gets the leaders' version here.
+    return _oppe_pdf(request, person, audience=LEADERS)
 
 
 @radiologists_only
 def oppe_mine_pdf(request):
-    return _oppe_pdf(request, request.user)
+    return _oppe_pdf(request, request.user, audience=SELF)
 
 
 def _moc_letter(request, person: User, signatory: User | None) -> HttpResponse:
     year = MocYearForm.year_from(request.GET)
-    letter = moc_letter_build(radiologist=person, year=year, signatory=signatory)
+    letter = moc_letter_build(
+        radiologist=person, year=year, viewer=request.user, signatory=signatory
+    )
     audit_record(
         action=AuditEvent.Action.DOWNLOAD,
         obj=person,

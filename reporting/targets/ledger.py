@@ -18,8 +18,13 @@ Rules, in one place:
   (halves up) for the month; year-to-date targets add the exact monthly shares and round once.
 - A submission counts when it was made to the section in the month (site time zone),
   is not marked "not counted" by a champion, and its reason is one the policy counts.
+- Every figure is for a viewer: the submissions the viewer read are in none of them
+  (`submissions.disclosure.countable_by`), or a reader watching a colleague's count would
+  learn who sent the feedback. The ledgers are cached without a viewer and corrected per
+  viewer by one query for what that viewer read (`_seen_by`).
 """
 
+import dataclasses
 import datetime
 from collections import defaultdict
 from dataclasses import dataclass, field
@@ -33,6 +38,7 @@ from peerlearning.lib.figures import figures_cached, figures_changed
 from peerlearning.models import Membership, Role, Section, User
 from reporting.months import as_month, days_in, month_key, month_of, month_start_at, next_month
 from reporting.targets.models import TargetExemption, TargetPolicy
+from submissions.disclosure import read_by
 from submissions.models import Reason, SectionSubmissionSettings, Submission
 
 ONE = Decimal(1)
@@ -276,9 +282,12 @@ def _count_rule(section_id: int, months: list[datetime.date], policies: list[Tar
 
 
 def _submission_counts_many(
-    policies_by_section: dict[int, list[TargetPolicy]], months: list[datetime.date]
+    policies_by_section: dict[int, list[TargetPolicy]],
+    months: list[datetime.date],
+    only: Q | None = None,
 ) -> dict[tuple[int, int, datetime.date], tuple[int, int]]:
-    """{(section id, submitter id, month): (submitted, counted)} in one grouped query."""
+    """{(section id, submitter id, month): (submitted, counted)} in one grouped query;
+    `only` narrows the submissions (those a viewer read)."""
     start, end = month_start_at(months[0]), month_start_at(next_month(months[-1]))
     rule = Q()
     for section_id, policies in policies_by_section.items():
@@ -286,11 +295,13 @@ def _submission_counts_many(
     aggregates = {"submitted": Count("pk")}
     if rule:
         aggregates["counted_n"] = Count("pk", filter=Q(counted=True) & rule)
+    submissions = Submission.objects.filter(
+        section_id__in=list(policies_by_section), created_at__gte=start, created_at__lt=end
+    )
+    if only is not None:
+        submissions = submissions.filter(only)
     rows = (
-        Submission.objects.filter(
-            section_id__in=list(policies_by_section), created_at__gte=start, created_at__lt=end
-        )
-        .annotate(month=TruncMonth("created_at", tzinfo=timezone.get_current_timezone()))
+        submissions.annotate(month=TruncMonth("created_at", tzinfo=timezone.get_current_timezone()))
         .values("section_id", "submitter_id", "month")
         .annotate(**aggregates)
         .order_by()
@@ -393,13 +404,75 @@ def _people(
     return people
 
 
+def _read_by_viewer(
+    policies_by_section: dict[int, list[TargetPolicy]],
+    months: list[datetime.date],
+    viewer: User | None,
+) -> dict[int, dict[tuple[int, datetime.date], tuple[int, int]]]:
+    """{section id: {(submitter id, month): (submitted, counted)}} of what the viewer read."""
+    if viewer is None:
+        return {}
+    found: dict[int, dict] = defaultdict(dict)
+    for (section_id, user_id, month), figures in _submission_counts_many(
+        policies_by_section, months, only=read_by(viewer)
+    ).items():
+        found[section_id][(user_id, month)] = figures
+    return found
+
+
+def _seen_by(ledger: Ledger, read: dict[tuple[int, datetime.date], tuple[int, int]]) -> Ledger:
+    """The ledger without the submissions the viewer read (a copy; the cached one stays)."""
+    if not read:
+        return ledger
+    people = []
+    for person in ledger.people:
+        cells = {}
+        for month, cell in person.cells.items():
+            submitted, counted = read.get((person.user.pk, month), (0, 0))
+            cells[month] = (
+                dataclasses.replace(
+                    cell, submitted=cell.submitted - submitted, counted=cell.counted - counted
+                )
+                if submitted
+                else cell
+            )
+        people.append(dataclasses.replace(person, cells=cells))
+    return dataclasses.replace(ledger, people=people)
+
+
+def viewer_figures_key(*, sections, months: list[datetime.date], viewer: User | None) -> str:
+    """A cache key part for figures built for `viewer`: "" when the viewer read none of
+    the sections' submissions in these months (their figures are everyone's), otherwise
+    one of their own. One query, whatever the number of sections."""
+    if viewer is None:
+        return ""
+    read = Submission.objects.filter(
+        read_by(viewer),
+        section__in=list(sections),
+        created_at__gte=month_start_at(months[0]),
+        created_at__lt=month_start_at(next_month(months[-1])),
+    ).exists()
+    return f"reader-{viewer.pk}" if read else ""
+
+
 def ledger_build(
-    *, section: Section, months: list[datetime.date], with_attendance: bool = True
+    *,
+    section: Section,
+    months: list[datetime.date],
+    viewer: User | None,
+    with_attendance: bool = True,
 ) -> Ledger:
-    """Everyone with a target in the section in these months, with their figures.
+    """Everyone with a target in the section in these months, with their figures as
+    `viewer` may see them (None: a radiologist's own e-mail, a job with no one watching).
 
     From the cache while nothing they count has changed (see `program_changed`).
     """
+    ledger = _ledger_cached(section, months, with_attendance)
+    read = _read_by_viewer({section.pk: ledger.policies}, months, viewer)
+    return _seen_by(ledger, read.get(section.pk, {}))
+
+
+def _ledger_cached(section: Section, months: list[datetime.date], with_attendance: bool) -> Ledger:
     return figures_cached(
         PROGRAM,
         "ledger",
@@ -476,9 +549,14 @@ def _attendance_many(
 
 
 def ledgers_build(
-    *, sections, months: list[datetime.date], with_attendance: bool = True
+    *,
+    sections,
+    months: list[datetime.date],
+    viewer: User | None,
+    with_attendance: bool = True,
 ) -> dict[int, Ledger]:
-    """`ledger_build` for several sections at once: {section id: ledger}.
+    """`ledger_build` for several sections at once: {section id: ledger}, as `viewer` may
+    see them.
 
     A fixed number of queries (policies, submission settings, memberships, exemptions, the
     submissions aggregate, and two for attendance) whatever the number of sections, months
@@ -545,6 +623,7 @@ def ledgers_build(
         counts[section_id][(user_id, month)] = figures
     attendance = _attendance_many(sections, months) if with_attendance else None
 
+    read = _read_by_viewer(policies_by_section, months, viewer)
     ledgers = {}
     for section in sections:
         policies = policies_by_section[section.pk]
@@ -557,11 +636,14 @@ def ledgers_build(
             counts[section.pk],
             section_attendance,
         )
-        ledgers[section.pk] = Ledger(
-            section=section,
-            months=months,
-            policies=policies,
-            people=people,
-            attendance=section_attendance,
+        ledgers[section.pk] = _seen_by(
+            Ledger(
+                section=section,
+                months=months,
+                policies=policies,
+                people=people,
+                attendance=section_attendance,
+            ),
+            read.get(section.pk, {}),
         )
     return ledgers

@@ -154,13 +154,16 @@ def month_report(
     *,
     section: Section,
     month: datetime.date,
+    viewer: User | None,
     status: str = "",
     query: str = "",
     sort: str = "name",
 ) -> MonthReport:
     """Each participating radiologist's month and year to date, filtered and sorted."""
     month = month_of(month)
-    ledger = ledger_build(section=section, months=months_between(month.replace(month=1), month))
+    ledger = ledger_build(
+        section=section, months=months_between(month.replace(month=1), month), viewer=viewer
+    )
     rows = []
     for person in ledger.people:
         cell = person.cells.get(month)
@@ -271,14 +274,19 @@ class YearReport:
 
 
 def year_report(
-    *, section: Section, year: int, today: datetime.date | None = None, query: str = ""
+    *,
+    section: Section,
+    year: int,
+    viewer: User | None,
+    today: datetime.date | None = None,
+    query: str = "",
 ) -> YearReport:
     """Radiologists by months for one calendar year, through this month when it is this year."""
     today = today or timezone.localdate()
     twelve = [datetime.date(year, m, 1) for m in range(1, 13)]
     through = min(twelve[-1], month_of(today)) if year >= today.year else twelve[-1]
     months = [m for m in twelve if m <= through] or twelve[:1]
-    ledger = ledger_build(section=section, months=months)
+    ledger = ledger_build(section=section, months=months, viewer=viewer)
     known = ledger.attendance is not None
     rows = []
     for person in ledger.people:

@@ -30,7 +30,7 @@ from peerlearning.models import AuditEvent, Membership, OutboundEmail, Role, Sec
 from reporting.months import month_key, month_of, next_month
 from reporting.targets.models import ReminderRun, ReminderSettings
 from reporting.targets.monitoring import MonthReport, MonthRow, month_report
-from reporting.targets.selectors import SubmissionLine, month_submission_lines, without_reader
+from reporting.targets.selectors import SubmissionLine, month_submission_lines
 from submissions.models import SectionSubmissionSettings
 
 logger = logging.getLogger(__name__)
@@ -132,16 +132,19 @@ def reminder_batch(
 ) -> Batch:
     """Who gets which reminder for a section's month, and who gets none and why.
 
-    `viewer` (preview, test) leaves out of the lists the submissions the viewer was the
-    original reader of.
+    `viewer` (preview, test) leaves out of the figures and lists the submissions the viewer
+    was the original reader of; None for the real run, where each e-mail is its
+    recipient's own.
     """
     month = month_of(month)
     today = today or timezone.localdate()
-    report = month_report(section=section, month=month)
+    report = month_report(section=section, month=month, viewer=viewer)
     config = ReminderSettings.for_section(section)
     show_accession = SectionSubmissionSettings.for_section(section).accession_in_email
     day = _day_of_run(month, today)
-    lines = month_submission_lines(section=section, month=month, policy=report.policy)
+    lines = month_submission_lines(
+        section=section, month=month, viewer=viewer, policy=report.policy
+    )
     batch = Batch(section=section, month=month, report=report, drafts=[])
     for row in report.rows:
         if not row.user.is_active or not row.person.member_on(day):
@@ -163,7 +166,7 @@ def reminder_batch(
                 context=_context(
                     row=row,
                     report=report,
-                    lines=without_reader(lines.get(row.user.pk, []), viewer),
+                    lines=lines.get(row.user.pk, []),
                     show_accession=show_accession,
                 ),
             )
@@ -454,7 +457,8 @@ def month_summary_send(*, section: Section, month: datetime.date) -> int:
     )
     if run.is_complete:
         return 0
-    report = month_report(section=section, month=month)
+    # Section totals only, no person's figures: the same for every recipient.
+    report = month_report(section=section, month=month, viewer=None)
     recipients = _summary_recipients(section)
     dashboard = f"{settings.SITE_URL}{reverse('reporting:monitoring')}"
     context = {

@@ -13,6 +13,7 @@ from peerlearning.models import Membership, Role, Section, User
 from reporting.months import month_of, month_start_at, next_month
 from reporting.targets.ledger import Cell, ledger_build, target_policy_for
 from reporting.targets.models import ReminderSettings, TargetExemption, TargetPolicy
+from submissions.disclosure import countable_by
 from submissions.models import Reason, Submission
 
 MONITOR_ROLES = (Role.ADMIN_ASSISTANT, Role.CHAMPION, Role.LEADER)
@@ -113,27 +114,31 @@ class SubmissionLine:
     accession_number: str
     counts: bool
     not_counted_label: str
-    original_reader_id: int | None
 
 
 def month_submission_lines(
     *,
     section: Section,
     month: datetime.date,
+    viewer: User | None,
     policy: TargetPolicy | None = None,
     user_ids: list[int] | None = None,
 ) -> dict[int, list[SubmissionLine]]:
-    """{submitter id: their submissions to the section in the month}, in one query.
+    """{submitter id: their submissions to the section in the month}, in one query, without
+    those `viewer` read.
 
     What the reminder calls "current submissions": date, reason, accession number, and
     whether each counts toward the target (and why not).
     """
     month = month_of(month)
     policy = policy or target_policy_for(section=section, month=month)
-    rows = Submission.objects.filter(
-        section=section,
-        created_at__gte=month_start_at(month),
-        created_at__lt=month_start_at(next_month(month)),
+    rows = countable_by(
+        Submission.objects.filter(
+            section=section,
+            created_at__gte=month_start_at(month),
+            created_at__lt=month_start_at(next_month(month)),
+        ),
+        viewer=viewer,
     )
     if user_ids is not None:
         rows = rows.filter(submitter_id__in=user_ids)
@@ -146,7 +151,6 @@ def month_submission_lines(
         "accession_number",
         "counted",
         "not_counted_reason",
-        "original_reader_id",
     ).order_by("created_at", "pk"):
         counts = s.counted and s.reason in (policy.counted_reasons or [])
         if not s.counted:
@@ -163,21 +167,9 @@ def month_submission_lines(
                 accession_number=s.accession_number,
                 counts=counts,
                 not_counted_label=why,
-                original_reader_id=s.original_reader_id,
             )
         )
     return found
-
-
-def without_reader(lines: list[SubmissionLine], reader: User | None) -> list[SubmissionLine]:
-    """Leave out submissions whose original reader is `reader`.
-
-    A champion or assistant reading someone's list (or previewing their e-mail) must not
-    learn who gave them feedback (DOMAIN.md principle 2).
-    """
-    if reader is None:
-        return lines
-    return [line for line in lines if line.original_reader_id != reader.pk]
 
 
 @dataclass
@@ -197,14 +189,14 @@ def person_month(*, viewer: User, section: Section, user_id: int, month: datetim
     accession numbers identify a patient's study).
     """
     month = month_of(month)
-    ledger = ledger_build(section=section, months=[month], with_attendance=True)
+    ledger = ledger_build(section=section, months=[month], viewer=viewer, with_attendance=True)
     person = next((p for p in ledger.people if p.user.pk == user_id), None)
     if person is None:
         raise Http404
     policy = ledger.policy(month)
     counts: dict[str, list[int]] = {value: [0, 0] for value in Reason.values}
     all_lines = month_submission_lines(
-        section=section, month=month, policy=policy, user_ids=[user_id]
+        section=section, month=month, viewer=viewer, policy=policy, user_ids=[user_id]
     ).get(user_id, [])
     for line in all_lines:
         counts[line.reason][0] += 1
@@ -213,7 +205,7 @@ def person_month(*, viewer: User, section: Section, user_id: int, month: datetim
     by_reason = [(labels[value], n, c) for value, (n, c) in counts.items() if n]
     lines = None
     if sees_detail(roles_in_section(user=viewer, section=section)):
-        lines = without_reader(all_lines, viewer)
+        lines = all_lines
     return PersonMonth(
         user=person.user,
         month=month,
@@ -241,7 +233,9 @@ def submission_target_for(*, user: User, month: datetime.date) -> int | None:
         person = next(
             (
                 p
-                for p in ledger_build(section=section, months=[month], with_attendance=False).people
+                for p in ledger_build(
+                    section=section, months=[month], viewer=user, with_attendance=False
+                ).people
                 if p.user.pk == user.pk
             ),
             None,

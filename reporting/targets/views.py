@@ -82,18 +82,24 @@ def _common(request, scope: selectors.MonitoringScope, filters) -> dict:
 # The month dashboard -------------------------------------------------------------------------
 
 
-def month_page(*, section, month: datetime.date) -> MonthReport:
+def month_page(*, section, month: datetime.date, viewer) -> MonthReport:
     """The month's report with every row as a `MonthLine` (its HTML up to the reminder
     cell), unfiltered, from the cache while nothing it counts has changed.
 
     The rendered rows are kept rather than the report: unpickling the year's ledger and
     rendering the table took most of a cached request. Same version, lifetime and
-    freshness rule as the ledgers (docs/targets.md, "Cached ledgers").
+    freshness rule as the ledgers (docs/targets.md, "Cached ledgers"). A viewer who read
+    some of the section's submissions gets figures of their own, without those.
     """
     month = months.month_of(month)
+    viewer_key = ledger.viewer_figures_key(
+        sections=[section],
+        months=months.months_between(month.replace(month=1), month),
+        viewer=viewer,
+    )
 
     def compute() -> MonthReport:
-        report = month_report(section=section, month=month)
+        report = month_report(section=section, month=month, viewer=viewer)
         row_template = get_template("reporting/monitoring.html#row")
         context = {"report": report, "section": section, "month_key": months.month_key(month)}
         lines = [
@@ -106,6 +112,7 @@ def month_page(*, section, month: datetime.date) -> MonthReport:
         "monitoring-month",
         section.pk,
         months.month_key(month),
+        viewer_key,
         compute=compute,
         ttl=ledger.FIGURES_TTL,
     )
@@ -115,7 +122,7 @@ def month_page(*, section, month: datetime.date) -> MonthReport:
 def monitoring(request):
     scope, filters = _scope_and_filters(request)
     section = scope.section
-    page = month_page(section=section, month=filters["month"])
+    page = month_page(section=section, month=filters["month"], viewer=request.user)
     report = dataclasses.replace(
         page,
         rows=filter_and_sort(
@@ -145,7 +152,9 @@ def monitoring(request):
 def monitoring_year(request):
     scope, filters = _scope_and_filters(request)
     section = scope.section
-    report = year_report(section=section, year=filters["year"], query=filters["q"])
+    report = year_report(
+        section=section, year=filters["year"], viewer=request.user, query=filters["q"]
+    )
     context = {
         **_common(request, scope, filters),
         "report": report,
@@ -194,10 +203,14 @@ def monitoring_export(request):
     if fmt not in exports_targets.FORMATS or period not in ("month", "year"):
         raise Http404
     if period == "year":
-        data = exports_targets.year_dataset(year_report(section=section, year=filters["year"]))
+        data = exports_targets.year_dataset(
+            year_report(section=section, year=filters["year"], viewer=request.user)
+        )
         label = str(filters["year"])
     else:
-        data = exports_targets.month_dataset(month_report(section=section, month=filters["month"]))
+        data = exports_targets.month_dataset(
+            month_report(section=section, month=filters["month"], viewer=request.user)
+        )
         label = months.month_key(filters["month"])
     audit_record(
         action=AuditEvent.Action.EXPORT,

@@ -62,7 +62,7 @@ def policy(section, start, actor, **values):
 
 
 def test_participating_radiologists_have_a_target_and_trainees_do_not_by_default(department):
-    report = month_report(section=department.neuro, month=MARCH)
+    report = month_report(viewer=None, section=department.neuro, month=MARCH)
     names = {r.user.last_name for r in report.rows}
     assert names == {"Submitter", "Reader", "Champion"}
     assert all(r.cell.target == 2 for r in report.rows)
@@ -70,7 +70,7 @@ def test_participating_radiologists_have_a_target_and_trainees_do_not_by_default
 
 def test_a_policy_can_include_trainees(department):
     policy(department.neuro, MARCH, department.leader, include_trainees=True)
-    report = month_report(section=department.neuro, month=MARCH)
+    report = month_report(viewer=None, section=department.neuro, month=MARCH)
     assert "Trainee" in {r.user.last_name for r in report.rows}
 
 
@@ -78,17 +78,17 @@ def test_a_radiologist_who_does_not_participate_has_no_target(department):
     Membership.objects.filter(user=department.reader, section=department.neuro).update(
         participating=False
     )
-    report = month_report(section=department.neuro, month=MARCH)
+    report = month_report(viewer=None, section=department.neuro, month=MARCH)
     assert department.reader.pk not in {r.user.pk for r in report.rows}
 
 
 def test_someone_joining_mid_month_owes_a_share_of_the_month(department):
     newcomer = make_member(department.neuro, Role.RADIOLOGIST, first_name="Nova", last_name="New")
     Membership.objects.filter(user=newcomer).update(started_on=datetime.date(2026, 3, 17))
-    report = month_report(section=department.neuro, month=MARCH)
+    report = month_report(viewer=None, section=department.neuro, month=MARCH)
     # 15 of 31 days: 2 x 15/31 = 0.97, rounded to 1.
     assert row_for(report, newcomer).cell.target == 1
-    february = month_report(section=department.neuro, month=datetime.date(2026, 2, 1))
+    february = month_report(viewer=None, section=department.neuro, month=datetime.date(2026, 2, 1))
     assert newcomer.pk not in {r.user.pk for r in february.rows}
 
 
@@ -97,8 +97,8 @@ def test_someone_joining_mid_month_owes_a_share_of_the_month(department):
 
 def test_a_new_policy_does_not_rewrite_the_months_before_it(department):
     policy(department.neuro, datetime.date(2026, 4, 1), department.leader, submissions_per_month=1)
-    assert month_report(section=department.neuro, month=MARCH).rows[0].cell.target == 2
-    april = month_report(section=department.neuro, month=datetime.date(2026, 4, 1))
+    assert month_report(viewer=None, section=department.neuro, month=MARCH).rows[0].cell.target == 2
+    april = month_report(viewer=None, section=department.neuro, month=datetime.date(2026, 4, 1))
     assert april.rows[0].cell.target == 1
     assert april.policy.submissions_per_month == 1
 
@@ -139,7 +139,7 @@ def test_only_counted_submissions_with_a_counted_reason_in_the_month_count(depar
     submit(neuro, rad, counted=False)  # marked not counted by a champion
     submit(neuro, rad, on=datetime.date(2026, 2, 27))  # another month
     submit(department.body, rad)  # another section
-    row = row_for(month_report(section=neuro, month=MARCH), rad)
+    row = row_for(month_report(viewer=None, section=neuro, month=MARCH), rad)
     assert (row.cell.counted, row.cell.submitted, row.cell.not_counted) == (2, 4, 2)
     assert row.cell.met and not row.behind
 
@@ -149,7 +149,9 @@ def test_the_month_follows_the_site_time_zone(department, settings):
     late = datetime.datetime(2026, 3, 31, 23, 30, tzinfo=timezone.get_current_timezone())
     s = submit(department.neuro, department.radiologist)
     Submission.objects.filter(pk=s.pk).update(created_at=late)
-    row = row_for(month_report(section=department.neuro, month=MARCH), department.radiologist)
+    row = row_for(
+        month_report(viewer=None, section=department.neuro, month=MARCH), department.radiologist
+    )
     assert row.cell.counted == 1
 
 
@@ -159,7 +161,7 @@ def test_reasons_follow_the_policy_of_each_month(department):
     policy(neuro, datetime.date(2026, 2, 1), department.leader, counted_reasons=["great_catch"])
     submit(neuro, rad, on=datetime.date(2026, 1, 5), reason="great_catch")  # not in January
     submit(neuro, rad, on=datetime.date(2026, 2, 5), reason="great_catch")  # counts in February
-    report = year_report(section=neuro, year=2026, today=datetime.date(2026, 2, 20))
+    report = year_report(viewer=None, section=neuro, year=2026, today=datetime.date(2026, 2, 20))
     row = next(r for r in report.rows if r.user.pk == rad.pk)
     assert [c.counted for c in row.cells[:2]] == [0, 1]
 
@@ -176,7 +178,9 @@ def test_leave_lowers_the_target_by_the_days_away(department):
         ends_on=datetime.date(2026, 3, 20),
         reason="Parental leave",
     )
-    row = row_for(month_report(section=department.neuro, month=MARCH), department.radiologist)
+    row = row_for(
+        month_report(viewer=None, section=department.neuro, month=MARCH), department.radiologist
+    )
     # 11 of 31 days at work: 2 x 11/31 = 0.71 -> 1.
     assert row.cell.target == 1
     assert row.exemption_labels == ["Leave"]
@@ -191,7 +195,7 @@ def test_a_whole_month_of_leave_means_no_target_and_not_behind(department):
         ends_on=None,
         reason="Sabbatical",
     )
-    report = month_report(section=department.neuro, month=MARCH)
+    report = month_report(viewer=None, section=department.neuro, month=MARCH)
     row = row_for(report, department.radiologist)
     assert row.cell.target == 0 and row.exempt and not row.behind
     assert (report.totals.people, report.totals.exempt) == (2, 1)
@@ -206,7 +210,7 @@ def test_part_time_lowers_the_target_by_fte_and_the_year_rounds_once(department)
         starts_on=datetime.date(2025, 1, 1),
         reason="Reduced schedule",
     )
-    report = month_report(section=department.neuro, month=MARCH)
+    report = month_report(viewer=None, section=department.neuro, month=MARCH)
     row = row_for(report, department.radiologist)
     assert row.cell.target == 2  # 1.5 rounds half up
     assert row.ytd_target == 5  # 3 months x 1.5 = 4.5 -> 5, not 2 + 2 + 2
@@ -232,7 +236,7 @@ def test_behind_rows_and_section_totals(department):
     submit(neuro, department.radiologist)
     submit(neuro, department.radiologist)
     submit(neuro, department.reader)
-    report = month_report(section=neuro, month=MARCH)
+    report = month_report(viewer=None, section=neuro, month=MARCH)
     assert report.totals.people == 3
     assert report.totals.met == 1
     assert report.totals.behind == 2
@@ -244,19 +248,19 @@ def test_filters_and_sorts(department):
     neuro = department.neuro
     submit(neuro, department.radiologist)
     submit(neuro, department.radiologist)
-    behind = month_report(section=neuro, month=MARCH, status="behind", sort="progress")
+    behind = month_report(viewer=None, section=neuro, month=MARCH, status="behind", sort="progress")
     assert department.radiologist.pk not in {r.user.pk for r in behind.rows}
-    met = month_report(section=neuro, month=MARCH, status="met")
+    met = month_report(viewer=None, section=neuro, month=MARCH, status="met")
     assert [r.user.pk for r in met.rows] == [department.radiologist.pk]
-    found = month_report(section=neuro, month=MARCH, query="quinn")
+    found = month_report(viewer=None, section=neuro, month=MARCH, query="quinn")
     assert [r.user.pk for r in found.rows] == [department.reader.pk]
-    by_count = month_report(section=neuro, month=MARCH, sort="submissions")
+    by_count = month_report(viewer=None, section=neuro, month=MARCH, sort="submissions")
     assert by_count.rows[0].user.pk == department.radiologist.pk
 
 
 def test_attendance_shows_as_unknown_without_the_conferences_selector(department, monkeypatch):
     monkeypatch.setattr("reporting.targets.ledger.attendance_selector", lambda: None)
-    report = month_report(section=department.neuro, month=MARCH)
+    report = month_report(viewer=None, section=department.neuro, month=MARCH)
     assert not report.attendance_known
     assert report.rows[0].cell.attended is None
 
@@ -283,7 +287,7 @@ def test_attendance_against_a_share_of_the_conferences_held(department, monkeypa
         "reporting.targets.ledger._attendance_many",
         fake_attendance(2, lambda month: {department.radiologist.pk: 2} if month == MARCH else {}),
     )
-    report = month_report(section=department.neuro, month=MARCH)
+    report = month_report(viewer=None, section=department.neuro, month=MARCH)
     rad = row_for(report, department.radiologist)
     assert (rad.cell.attended, rad.cell.attendance_target) == (2, 1)
     assert (rad.ytd_attended, rad.ytd_attendance_target) == (2, 3)
@@ -300,7 +304,9 @@ def test_attendance_as_a_count_per_year(department, monkeypatch):
         attendance_rule=TargetPolicy.AttendanceRule.PER_YEAR,
         attendance_per_year=12,
     )
-    row = row_for(month_report(section=department.neuro, month=MARCH), department.radiologist)
+    row = row_for(
+        month_report(viewer=None, section=department.neuro, month=MARCH), department.radiologist
+    )
     assert (row.cell.attendance_target, row.ytd_attendance_target) == (1, 3)
 
 
@@ -324,7 +330,7 @@ def test_the_real_conferences_selector_feeds_attendance(department):
         minutes_present=60,
         recorded_via=Attendance.Via.ROSTER,
     )
-    report = month_report(section=department.neuro, month=MARCH)
+    report = month_report(viewer=None, section=department.neuro, month=MARCH)
     assert report.attendance_known and report.totals.held == 1
     assert row_for(report, department.radiologist).cell.attended == 1
     assert row_for(report, department.reader).cell.attended == 0
@@ -360,10 +366,10 @@ def test_the_month_and_year_figures_take_the_same_queries_for_3_or_30_radiologis
         cache.clear()  # the figures computed, not read from the cache
         section = Section.objects.get(pk=department.neuro.pk)  # nothing cached on it
         with CaptureQueriesContext(connection) as month:
-            month_report(section=section, month=MARCH)
+            month_report(viewer=None, section=section, month=MARCH)
         section = Section.objects.get(pk=department.neuro.pk)
         with CaptureQueriesContext(connection) as year:
-            year_report(section=section, year=2026, today=datetime.date(2026, 12, 31))
+            year_report(viewer=None, section=section, year=2026, today=datetime.date(2026, 12, 31))
         return len(month), len(year)
 
     small = queries()
@@ -376,9 +382,13 @@ def test_the_month_and_year_figures_take_the_same_queries_for_3_or_30_radiologis
 
 
 def test_figures_follow_a_saved_change_despite_the_cache(department):
-    first = row_for(month_report(section=department.neuro, month=MARCH), department.radiologist)
+    first = row_for(
+        month_report(viewer=None, section=department.neuro, month=MARCH), department.radiologist
+    )
     submit(department.neuro, department.radiologist)
-    again = row_for(month_report(section=department.neuro, month=MARCH), department.radiologist)
+    again = row_for(
+        month_report(viewer=None, section=department.neuro, month=MARCH), department.radiologist
+    )
     assert again.cell.counted == first.cell.counted + 1
 
 

@@ -363,7 +363,15 @@ def crawl(client, start=("/", "/api/v1/submissions/", "/api/v1/conferences/")) -
                 query = urlencode([(k, v) for k, v in form["fields"] if v is not None])
                 queue.append(urljoin(url, form["action"] or parts.path) + f"?{query}")
         elif kind == "json":
-            queue += _json_links(json.loads(content or b"null"))
+            payload = json.loads(content or b"null")
+            queue += _json_links(payload)
+            # A list answers ids, not links: each item's own answer is a document too.
+            if isinstance(payload, dict) and isinstance(payload.get("results"), list):
+                queue += [
+                    f"{parts.path}{item['id']}/"
+                    for item in payload["results"]
+                    if isinstance(item, dict) and "id" in item
+                ]
     return documents
 
 

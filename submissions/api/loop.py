@@ -28,7 +28,6 @@ from submissions.forms import (
     TriageForm,
 )
 from submissions.models import RequiredAction
-from submissions.services import ActionRequest
 
 CHAMPION_ACCESS = roles_access(Role.CHAMPION)
 
@@ -320,10 +319,8 @@ class QueueActions(ChampionStep):
         services.actions_change(
             submission=submission,
             actor=request.user,
-            add=[
-                ActionRequest(kind, data["add_other"] if kind == "other" else "")
-                for kind in data["add"]
-            ],
+            add=data["add"],
+            add_other=data["add_other"],
             remove=data["remove"],
             reason=data["reason"],
         )

@@ -2,7 +2,6 @@
 
 import datetime
 from collections.abc import Iterable
-from typing import TYPE_CHECKING
 
 from django.core.exceptions import ValidationError
 from django.db import transaction
@@ -24,9 +23,6 @@ from submissions.services._shared import (
     _next_action_due_refresh,
     _require_open,
 )
-
-if TYPE_CHECKING:
-    from submissions.services.submitting import ActionRequest
 
 # Clinical actions --------------------------------------------------------------------------
 
@@ -68,7 +64,8 @@ def actions_change(
     *,
     submission: Submission,
     actor: User,
-    add: Iterable["ActionRequest"] = (),
+    add: Iterable[str] = (),
+    add_other: str = "",
     remove: Iterable[str] = (),
     reason: str,
 ) -> Submission:
@@ -94,20 +91,18 @@ def actions_change(
         del existing[kind]
     window = SectionSubmissionSettings.for_section(submission.section).window(submission.urgency)
     added = []
-    for request in add:
-        if request.kind not in ActionKind.values:
-            raise ValidationError({"add": f"“{request.kind}” is not a clinical action."})
-        if request.kind in existing:
-            raise ValidationError({"add": f"{existing[request.kind].label} is already listed."})
-        if request.kind == ActionKind.OTHER and not request.detail.strip():
+    for kind in dict.fromkeys(add):
+        detail = add_other.strip() if kind == ActionKind.OTHER else ""
+        if kind not in ActionKind.values:
+            raise ValidationError({"add": f"“{kind}” is not a clinical action."})
+        if kind in existing:
+            raise ValidationError({"add": f"{existing[kind].label} is already listed."})
+        if kind == ActionKind.OTHER and not detail:
             raise ValidationError({"add": "Say what the other action is."})
-        existing[request.kind] = RequiredAction.objects.create(
-            submission=submission,
-            kind=request.kind,
-            detail=request.detail.strip()[:200],
-            due_at=timezone.now() + window,
+        existing[kind] = RequiredAction.objects.create(
+            submission=submission, kind=kind, detail=detail[:200], due_at=timezone.now() + window
         )
-        added.append(existing[request.kind].label)
+        added.append(existing[kind].label)
     if not added and not removed:
         raise ValidationError("Nothing to change: add or remove an action.")
     _next_action_due_refresh(submission)

@@ -29,7 +29,6 @@ from submissions.forms import (
     TriageForm,
 )
 from submissions.models import Reason, Submission
-from submissions.services import ActionRequest
 from submissions.views._shared import _action_done, _error_messages
 
 # The champion's queue ------------------------------------------------------------------------
@@ -296,10 +295,8 @@ def review_actions(request, pk):
         services.actions_change(
             submission=submission,
             actor=request.user,
-            add=[
-                ActionRequest(kind, values["add_other"] if kind == "other" else "")
-                for kind in values["add"]
-            ],
+            add=values["add"],
+            add_other=values["add_other"],
             remove=values["remove"],
             reason=values["reason"],
         )
